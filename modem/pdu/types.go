@@ -35,6 +35,9 @@ const (
 
 // Address is a TP address or an RP (SMSC) address.
 //
+// Use ParseAddress to build one from user input. NPI values other than the
+// constants are kept as they are (e.g. 8, national, in some SMSC captures).
+//
 // Number holds the digits as text. For TONInternational it starts with '+'
 // ("+4366012345"); for TONAlphanumeric it is the decoded text ("Bank");
 // otherwise it is the digits as they are (may contain '*', '#', 'a', 'b', 'c').
@@ -66,7 +69,8 @@ const (
 	IEConcat16 byte = 0x08 // concatenated SM, 16-bit reference
 )
 
-// Concat describes the part of a concatenated message that a PDU carries.
+// Concat describes the part of a concatenated message that a PDU carries
+// (TS 23.040 §9.2.3.24.1 and §9.2.3.24.8).
 type Concat struct {
 	Ref   uint16 // reference, the same in all parts of one message
 	Total int    // number of parts, 1..255
@@ -78,6 +82,10 @@ type Concat struct {
 //
 // For AlphabetGSM7 and AlphabetUCS2, Text holds the decoded text (UTF-8) and
 // Data is nil; for Alphabet8Bit, Data holds the octets and Text is empty.
+// The alphabet is the one of the PDU's DCS (see DCS.Alphabet). A header is
+// written, and TP-UDHI set, if Header is not empty. UCS-2 text is encoded as
+// UTF-16BE, so characters outside the BMP take two code units; on decode an
+// unpaired surrogate becomes U+FFFD.
 type UserData struct {
 	Header []InformationElement
 	Text   string
@@ -99,7 +107,14 @@ type Submit struct {
 	// Validity is the relative validity period; zero means none (TP-VPF 00).
 	// Encoding rounds it to the nearest representable value (TS 23.040 §9.2.3.12.1).
 	Validity time.Duration
-	UD       UserData
+	// ValidityAbsolute is an absolute validity period (TP-VPF 11), zero if
+	// none. At most one of Validity, ValidityAbsolute and ValidityEnhanced
+	// may be set.
+	ValidityAbsolute time.Time
+	// ValidityEnhanced holds the 7 raw octets of an enhanced validity period
+	// (TP-VPF 01, TS 23.040 §9.2.3.12.3), nil if none.
+	ValidityEnhanced []byte
+	UD               UserData
 }
 
 // Deliver is an SMS-DELIVER TPDU (TS 23.040 §9.2.2.1).
@@ -125,4 +140,14 @@ type StatusReport struct {
 	SCTimestamp        time.Time
 	DischargeTime      time.Time
 	Status             byte // TP-ST (TS 23.040 §9.2.3.15)
+
+	// Optional parameters after TP-ST, announced by TP-PI. Encoding writes
+	// TP-PI when any of HasPID, HasDCS, HasUD is set; decoding sets them from
+	// TP-PI. Without HasDCS the user data is in the GSM 7-bit alphabet.
+	HasPID bool
+	PID    byte
+	HasDCS bool
+	DCS    DCS
+	HasUD  bool
+	UD     UserData
 }
