@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
@@ -25,6 +27,9 @@ type Link struct {
 	path   string
 	master *os.File // pollable: Close unblocks a pending Read
 	slave  *os.File // held open so that the master does not see a hangup between clients
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open creates a pseudo-terminal in raw mode and links its slave device at
@@ -70,9 +75,21 @@ func (l *Link) Read(p []byte) (int, error) { return l.master.Read(p) }
 // Write sends bytes to the client, as the modem would.
 func (l *Link) Write(p []byte) (int, error) { return l.master.Write(p) }
 
+// SetReadDeadline sets the deadline of Read, as on a net.Conn.
+func (l *Link) SetReadDeadline(t time.Time) error { return l.master.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the deadline of Write, as on a net.Conn.
+func (l *Link) SetWriteDeadline(t time.Time) error { return l.master.SetWriteDeadline(t) }
+
 // Close removes the link (if it still points to this pty) and closes the
-// pseudo-terminal. A pending Read returns an error.
+// pseudo-terminal. A pending Read returns an error. Closing again returns the
+// first Close's result.
 func (l *Link) Close() error {
+	l.closeOnce.Do(func() { l.closeErr = l.close() })
+	return l.closeErr
+}
+
+func (l *Link) close() error {
 	var errs []error
 	if target, err := os.Readlink(l.path); err == nil && target == l.slave.Name() {
 		if err := os.Remove(l.path); err != nil {
