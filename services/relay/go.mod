@@ -3,16 +3,26 @@ module github.com/sim-modem-api/sim-modem-api/services/relay
 go 1.25.0
 
 require (
-	github.com/sim-modem-api/sim-modem-api/modem v0.0.0
+	github.com/prometheus/client_golang v1.23.2
 	github.com/sim-modem-api/sim-modem-api/simulator v0.0.0
+	go.bug.st/serial v1.8.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (
-	github.com/creack/goselect v0.1.2 // indirect
-	github.com/prometheus/client_golang v1.23.2 // indirect
-	go.bug.st/serial v1.8.0 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
+	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/creack/pty v1.1.24 // indirect
+	github.com/kr/text v0.2.0 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/prometheus/client_model v0.6.2 // indirect
+	github.com/prometheus/common v0.66.1 // indirect
+	github.com/prometheus/procfs v0.16.1 // indirect
+	github.com/sim-modem-api/sim-modem-api/modem v0.0.0 // indirect
+	go.yaml.in/yaml/v2 v2.4.2 // indirect
 	golang.org/x/sys v0.43.0 // indirect
+	google.golang.org/protobuf v1.36.8 // indirect
 )
 
 replace github.com/sim-modem-api/sim-modem-api/simulator => ../../simulator

@@ -1,0 +1,399 @@
+// Package relay puts a serial device on a TCP socket for one client at a
+// time, as the original socket server did: the client in control keeps its
+// place by sending an in-band heartbeat sentinel, every other byte it sends
+// goes to the serial device, and every byte the device sends goes to it.
+//
+// Three kinds of goroutine run, all owned by Serve: the serial loop (opens
+// the device, waits for it when it is missing, reads from it and hands the
+// bytes to the client in control), the accept loop (admits one client, tells
+// any other why it is closed), and per client in control a receive loop
+// (strips heartbeats, keeps the heartbeat deadline, writes to the device)
+// and a send loop (writes the device's bytes to the client with a write
+// deadline, so that a client that stops reading never stalls the device).
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/metrics"
+	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/serialport"
+	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/tracelog"
+	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
+)
+
+// Config tunes a Relay. Zero durations and sizes take the defaults noted.
+type Config struct {
+	// Device names the device in log lines (the Opener decides what is opened).
+	Device string
+	// HeartbeatTimeout: default protocol.DefaultHeartbeatTimeout.
+	HeartbeatTimeout time.Duration
+	// Sentinel: default protocol.DefaultSentinel.
+	Sentinel string
+	// SentinelHold bounds how long bytes that may start a sentinel are held
+	// back; default 100ms.
+	SentinelHold time.Duration
+	// WriteTimeout bounds one write to the client; default 5s.
+	WriteTimeout time.Duration
+	// MaxPending bounds the device's bytes queued for a client that does not
+	// read; beyond it the client is disconnected. Default 1 MiB.
+	MaxPending int
+	// PollInterval is how often a missing device is looked for; default 200ms.
+	PollInterval time.Duration
+	// WaitLogInterval is how often "still waiting" is logged; default 1m.
+	WaitLogInterval time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = protocol.DefaultHeartbeatTimeout
+	}
+	if c.Sentinel == "" {
+		c.Sentinel = protocol.DefaultSentinel
+	}
+	if c.SentinelHold <= 0 {
+		c.SentinelHold = 100 * time.Millisecond
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 5 * time.Second
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 1 << 20
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 200 * time.Millisecond
+	}
+	if c.WaitLogInterval <= 0 {
+		c.WaitLogInterval = time.Minute
+	}
+}
+
+// Relay relays between a serial device and one TCP client. Create it with
+// New and run it with Serve.
+type Relay struct {
+	cfg    Config
+	opener serialport.Opener
+	log    *tracelog.Logger
+	m      *metrics.Metrics
+
+	portMu sync.RWMutex
+	port   serialport.Port // nil while there is no device
+
+	mu        sync.Mutex
+	sess      *session // the client in control, nil if none
+	stopping  bool
+	listening bool
+
+	rejecting chan struct{} // semaphore: connections being told why they are rejected
+}
+
+// maxRejecting bounds the rejected connections handled at once; beyond it
+// a rejected connection is closed without its message.
+const maxRejecting = 16
+
+// lingerTime bounds how long a closed connection is drained so that the
+// kernel delivers the last message instead of resetting the connection.
+const lingerTime = time.Second
+
+// New returns a Relay that opens its device with opener, logs to log and
+// counts into m.
+func New(cfg Config, opener serialport.Opener, log *tracelog.Logger, m *metrics.Metrics) *Relay {
+	cfg.setDefaults()
+	return &Relay{cfg: cfg, opener: opener, log: log, m: m, rejecting: make(chan struct{}, maxRejecting)}
+}
+
+// Healthy reports nil while the relay is listening and the serial device
+// is open, else what is wrong.
+func (r *Relay) Healthy() error {
+	r.mu.Lock()
+	listening := r.listening
+	r.mu.Unlock()
+	if !listening {
+		return errors.New("socket server not listening")
+	}
+	r.portMu.RLock()
+	defer r.portMu.RUnlock()
+	if r.port == nil {
+		return errors.New("serial device unavailable")
+	}
+	return nil
+}
+
+// Serve runs the relay on ln until ctx is cancelled or ln fails. On
+// cancellation it tells the client in control that the relay is shutting
+// down, closes it, closes the device and returns nil. It closes ln.
+func (r *Relay) Serve(ctx context.Context, ln net.Listener) error {
+	serialCtx, stopSerial := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSerial()
+	var serialWG, sessWG sync.WaitGroup
+	serialWG.Go(func() { r.serialLoop(serialCtx) })
+
+	stopAccept := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stopAccept()
+	r.mu.Lock()
+	r.listening = true
+	r.mu.Unlock()
+	r.log.Print("Socket server is bound and listening")
+	err := r.acceptLoop(ctx, ln, &sessWG)
+	ln.Close()
+
+	r.mu.Lock()
+	r.listening = false
+	r.stopping = true
+	s := r.sess
+	r.mu.Unlock()
+	if s != nil {
+		s.end(metrics.DisconnectShutdown, "the relay is shutting down", protocol.MsgRelayShuttingDown)
+	}
+	sessWG.Wait()
+	stopSerial()
+	serialWG.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// acceptLoop admits clients until ln is closed.
+func (r *Relay) acceptLoop(ctx context.Context, ln net.Listener, wg *sync.WaitGroup) error {
+	backoff := 5 * time.Millisecond
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("accept: %w", err)
+			}
+			// Out of file descriptors and the like: wait, never spin.
+			r.log.Printf("Failed to accept a client socket: %v", err)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		r.m.ConnectionsAccepted.Inc()
+		r.log.Print("Successfully accepted a client socket")
+		r.admit(conn, wg)
+	}
+}
+
+// admit gives conn control, or tells it why not and closes it.
+func (r *Relay) admit(conn net.Conn, wg *sync.WaitGroup) {
+	addr := conn.RemoteAddr().String()
+	r.mu.Lock()
+	var reason, why, msg string
+	switch {
+	case r.stopping:
+		reason, why, msg = metrics.RejectShutdown, "the relay is shutting down", protocol.MsgRelayShuttingDown
+	case r.sess != nil:
+		reason, why, msg = metrics.RejectInControl, "there's already a client in control", protocol.MsgAlreadyInControl
+	case !r.deviceOpen():
+		reason, why, msg = metrics.RejectNoDevice, "the serial device is unavailable", protocol.MsgNoSerialDevice
+	}
+	if reason != "" {
+		r.mu.Unlock()
+		r.m.ConnectionsRejected.WithLabelValues(reason).Inc()
+		r.log.Printf("Rejected the client socket %s: %s", addr, why)
+		select {
+		case r.rejecting <- struct{}{}:
+			wg.Go(func() {
+				defer func() { <-r.rejecting }()
+				// A fresh socket's send buffer takes the short message at
+				// once; the deadline only guards against the impossible.
+				_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+				_, _ = conn.Write([]byte(msg))
+				closeConn(conn)
+			})
+		default:
+			_ = conn.Close()
+		}
+		return
+	}
+	s := newSession(r, conn, addr)
+	r.sess = s
+	r.mu.Unlock()
+	r.m.ClientInControl.Set(1)
+	r.log.Print("Starting client receive loop")
+	r.log.Print("Successfully gave control to this client socket")
+	r.log.Print("Starting heartbeat watcher")
+	wg.Go(func() { r.runSession(s) })
+}
+
+// closeConn closes a connection the relay is done with, after its last
+// message: it sends FIN at once, then reads and discards what the client
+// still sends (for at most lingerTime) before closing. Closing with unread
+// bytes in the receive buffer would reset the connection, and the client
+// could lose the message.
+func closeConn(conn net.Conn) {
+	if tc, ok := conn.(interface{ CloseWrite() error }); ok && tc.CloseWrite() == nil {
+		_ = conn.SetReadDeadline(time.Now().Add(lingerTime))
+		_, _ = io.Copy(io.Discard, io.LimitReader(conn, 1<<16))
+	}
+	_ = conn.Close()
+}
+
+func (r *Relay) deviceOpen() bool {
+	r.portMu.RLock()
+	defer r.portMu.RUnlock()
+	return r.port != nil
+}
+
+// runSession runs a client in control until it is disconnected, then frees
+// the control slot.
+func (r *Relay) runSession(s *session) {
+	var wg sync.WaitGroup
+	wg.Go(s.sendLoop)
+	s.receiveLoop()
+	wg.Wait()
+	r.mu.Lock()
+	if r.sess == s {
+		r.sess = nil
+	}
+	r.mu.Unlock()
+	reason, why := s.endReason()
+	r.m.ClientInControl.Set(0)
+	r.m.ClientDisconnects.WithLabelValues(reason).Inc()
+	r.log.Printf("Disconnected the client socket %s: %s", s.addr, why)
+	closeConn(s.conn)
+}
+
+// writeSerial writes the client's bytes to the device and logs them.
+func (r *Relay) writeSerial(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	r.portMu.RLock()
+	port := r.port
+	if port == nil {
+		r.portMu.RUnlock()
+		return errors.New("no serial device")
+	}
+	n, err := port.Write(p)
+	r.portMu.RUnlock()
+	if n > 0 {
+		r.log.Serial(tracelog.SerialWrite, p[:n])
+		r.m.SerialWrittenBytes.Add(float64(n))
+	}
+	return err
+}
+
+// serialLoop keeps the device open, reading from it, until ctx is done.
+func (r *Relay) serialLoop(ctx context.Context) {
+	opened := false
+	for {
+		port, path, err := r.waitOpen(ctx)
+		if err != nil {
+			return
+		}
+		if opened {
+			r.m.SerialReopens.Inc()
+		}
+		opened = true
+		r.portMu.Lock()
+		r.port = port
+		r.portMu.Unlock()
+		r.m.SerialDeviceUp.Set(1)
+		r.log.Print("Serial device opened successfully")
+		r.log.Print("Starting serial receive loop")
+		err = r.readLoop(ctx, port)
+
+		r.portMu.Lock() // waits for a write in progress
+		r.port = nil
+		r.portMu.Unlock()
+		r.m.SerialDeviceUp.Set(0)
+		cerr := port.Close()
+		if ctx.Err() != nil {
+			if cerr != nil {
+				r.log.Printf("Closing serial device %s failed: %v", path, cerr)
+			} else {
+				r.log.Printf("Serial device %s closed", path)
+			}
+			return
+		}
+		r.log.Printf("Serial device %s became unavailable: %v", path, err)
+		r.mu.Lock()
+		s := r.sess
+		r.mu.Unlock()
+		if s != nil {
+			s.end(metrics.DisconnectSerialLost, "the serial device became unavailable", protocol.MsgSerialUnavailable)
+		}
+		// Give a vanishing device time to go away before looking again.
+		select {
+		case <-time.After(r.cfg.PollInterval):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// readLoop reads from port until it fails or ctx is done.
+func (r *Relay) readLoop(ctx context.Context, port serialport.Port) error {
+	buf := make([]byte, 4096)
+	for {
+		n, err := port.Read(buf)
+		if n > 0 {
+			p := buf[:n]
+			r.log.Serial(tracelog.SerialRead, p)
+			r.m.SerialReadBytes.Add(float64(n))
+			r.mu.Lock()
+			s := r.sess
+			r.mu.Unlock()
+			if s == nil || !s.send(p) {
+				r.m.SerialDroppedBytes.Add(float64(n))
+				r.log.Print("No client in control, dropped the bytes read from the serial device")
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// waitOpen opens the device, waiting for it to appear. It logs the first
+// failure, then every WaitLogInterval (or when the reason changes).
+func (r *Relay) waitOpen(ctx context.Context) (serialport.Port, string, error) {
+	var (
+		since   time.Time
+		lastLog time.Time
+		lastErr string
+	)
+	t := time.NewTicker(r.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		port, path, err := r.opener.Open()
+		if err == nil {
+			if !since.IsZero() {
+				r.log.Printf("Serial device %s appeared after %v", path, time.Since(since).Round(time.Millisecond))
+			}
+			return port, path, nil
+		}
+		now := time.Now()
+		switch {
+		case since.IsZero():
+			since, lastLog, lastErr = now, now, err.Error()
+			if errors.Is(err, serialport.ErrNotFound) {
+				r.log.Printf("Waiting for serial device %s to appear (%v)", r.cfg.Device, err)
+			} else {
+				r.log.Printf("Failed to open serial device %s, retrying: %v", r.cfg.Device, err)
+			}
+		case err.Error() != lastErr || now.Sub(lastLog) >= r.cfg.WaitLogInterval:
+			lastLog, lastErr = now, err.Error()
+			r.log.Printf("Still waiting for serial device %s after %v (%v)", r.cfg.Device, now.Sub(since).Round(time.Second), err)
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		}
+	}
+}

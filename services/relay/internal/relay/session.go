@@ -1,0 +1,217 @@
+package relay
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/metrics"
+	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/sentinel"
+	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
+)
+
+// session is the client in control.
+type session struct {
+	r     *Relay
+	conn  net.Conn
+	addr  string
+	strip *sentinel.Stripper
+
+	mu      sync.Mutex
+	out     []byte // the device's bytes (and a last message) waiting to be sent
+	spare   []byte
+	closing bool   // ended: no more bytes accepted, the send loop closes after draining
+	reason  string // metrics label of why it ended
+	why     string // log text of why it ended
+	wake    chan struct{}
+}
+
+func newSession(r *Relay, conn net.Conn, addr string) *session {
+	st, err := sentinel.New([]byte(r.cfg.Sentinel))
+	if err != nil {
+		panic(err) // Config.setDefaults guarantees a sentinel
+	}
+	return &session{r: r, conn: conn, addr: addr, strip: st, wake: make(chan struct{}, 1)}
+}
+
+// send queues the device's bytes for the client. It reports false when
+// the session no longer takes bytes; it never blocks on the network.
+func (s *session) send(p []byte) bool {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return false
+	}
+	if len(s.out)+len(p) > s.r.cfg.MaxPending {
+		s.mu.Unlock()
+		s.end(metrics.DisconnectSlowClient, fmt.Sprintf("the client fell %d bytes behind", s.r.cfg.MaxPending), "")
+		return false
+	}
+	s.out = append(s.out, p...)
+	s.mu.Unlock()
+	s.poke()
+	return true
+}
+
+func (s *session) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// end ends the session once: the first reason wins. msg, if not empty, is
+// sent to the client after the bytes already queued, then it is closed.
+func (s *session) end(reason, why, msg string) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return
+	}
+	s.closing = true
+	s.reason, s.why = reason, why
+	s.out = append(s.out, msg...)
+	// Wake the receive loop: its next read fails at once. Under s.mu, so
+	// that it cannot set a new deadline after this one.
+	_ = s.conn.SetReadDeadline(time.Unix(1, 0))
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *session) ended() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *session) endReason() (string, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reason, s.why
+}
+
+// setReadDeadline sets the next read's deadline unless the session ended.
+func (s *session) setReadDeadline(t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	_ = s.conn.SetReadDeadline(t)
+	return true
+}
+
+// sendLoop writes queued bytes to the client; after end it drains the
+// queue (with the last message) and returns.
+func (s *session) sendLoop() {
+	for range s.wake {
+		for {
+			s.mu.Lock()
+			batch := s.out
+			s.out = s.spare[:0]
+			closing := s.closing
+			s.mu.Unlock()
+			if len(batch) == 0 {
+				if closing {
+					return
+				}
+				break
+			}
+			_ = s.conn.SetWriteDeadline(time.Now().Add(s.r.cfg.WriteTimeout))
+			_, err := s.conn.Write(batch)
+			s.mu.Lock()
+			if cap(batch) <= s.r.cfg.MaxPending {
+				s.spare = batch[:0]
+			}
+			s.mu.Unlock()
+			if err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					s.end(metrics.DisconnectSlowClient, fmt.Sprintf("the client did not read for %v", s.r.cfg.WriteTimeout), "")
+				} else {
+					s.end(metrics.DisconnectWriteError, fmt.Sprintf("writing to the client failed: %v", err), "")
+				}
+				return
+			}
+		}
+	}
+}
+
+// receiveLoop reads from the client, strips heartbeats, keeps the
+// heartbeat deadline and the hold-back bound, and writes the rest to the
+// device. It returns when the session has ended.
+func (s *session) receiveLoop() {
+	defer s.poke() // let the send loop see the end
+	cfg := &s.r.cfg
+	buf := make([]byte, 4096)
+	out := make([]byte, 0, 4096)
+	heartbeatDeadline := time.Now().Add(cfg.HeartbeatTimeout)
+	var holdDeadline time.Time // zero while nothing is held back
+	for {
+		deadline := heartbeatDeadline
+		if !holdDeadline.IsZero() && holdDeadline.Before(deadline) {
+			deadline = holdDeadline
+		}
+		if !s.setReadDeadline(deadline) {
+			return
+		}
+		n, err := s.conn.Read(buf)
+		if n > 0 {
+			var beats int
+			out, beats = s.strip.Strip(out[:0], buf[:n])
+			if beats > 0 {
+				s.r.m.HeartbeatsReceived.Add(float64(beats))
+				heartbeatDeadline = time.Now().Add(cfg.HeartbeatTimeout)
+			}
+			switch {
+			case len(s.strip.Pending()) == 0:
+				holdDeadline = time.Time{}
+			case holdDeadline.IsZero():
+				holdDeadline = time.Now().Add(cfg.SentinelHold)
+			}
+			if !s.writeSerial(out) {
+				return
+			}
+		}
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if s.ended() {
+				return
+			}
+			now := time.Now()
+			if !holdDeadline.IsZero() && !now.Before(holdDeadline) {
+				// Nothing completed the sentinel in time: it is data.
+				holdDeadline = time.Time{}
+				if !s.writeSerial(s.strip.Flush(out[:0])) {
+					return
+				}
+				continue
+			}
+			if !now.Before(heartbeatDeadline) {
+				s.end(metrics.DisconnectHeartbeatTimeout, "the heartbeat timeout elapsed", protocol.MsgHeartbeatTimeout)
+				return
+			}
+			continue // woke early
+		}
+		if errors.Is(err, io.EOF) {
+			s.end(metrics.DisconnectClientClosed, "the client closed the connection", "")
+		} else {
+			s.end(metrics.DisconnectReadError, fmt.Sprintf("reading from the client failed: %v", err), "")
+		}
+		return
+	}
+}
+
+// writeSerial writes to the device; on failure it ends the session.
+func (s *session) writeSerial(p []byte) bool {
+	if err := s.r.writeSerial(p); err != nil {
+		s.end(metrics.DisconnectSerialLost, fmt.Sprintf("writing to the serial device failed: %v", err), protocol.MsgSerialUnavailable)
+		return false
+	}
+	return true
+}
