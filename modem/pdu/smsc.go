@@ -4,11 +4,11 @@ import "fmt"
 
 // EncodeSMSC encodes the SMSC address that precedes a TPDU in PDU mode
 // (TS 27.005 §4.3, an RP address of TS 24.011 §8.2.5.1): the length in
-// octets, the type of address and the digits. An address without a Number
-// encodes as the single octet 0x00, which tells the modem to use its
-// default SMSC (AT+CSCA).
+// octets, the type of address and the digits. The zero Address encodes as
+// the single octet 0x00, which tells the modem to use its default SMSC
+// (AT+CSCA).
 func EncodeSMSC(a Address) ([]byte, error) {
-	if a.Number == "" {
+	if a == (Address{}) {
 		return []byte{0x00}, nil
 	}
 	if a.TON == TONAlphanumeric {
