@@ -101,9 +101,9 @@ func TestLooksLikeUCS2Hex(t *testing.T) {
 		{"00200044", true}, // " D", the ZTE +CUSD quirk
 		{"0059006F00750072002000620061006C0061006E00630065002000690073002000310030002E0035003000200045005500520020", true},
 		{"041204300448002004310430043B0430043D0441", true}, // Cyrillic
-		{"4E16754C60A8597DFF01", true},                     // 世界您好！
-		{"D83DDE00", true},                                 // emoji pair
-		{"0031", true},                                     // "1"
+		{"4E16754C60A8597DFF01", true}, // 世界您好！
+		{"D83DDE00", true},             // emoji pair
+		{"0031", true},                 // "1"
 		{"", false},
 		{"Your balance is 10.50 EUR", false},
 		{"1234", false},     // digits only, U+1234: taken as text
