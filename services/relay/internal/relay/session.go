@@ -110,17 +110,20 @@ func (s *session) setReadDeadline(t time.Time) bool {
 func (s *session) sendLoop() {
 	for range s.wake {
 		for {
+			// Swap buffers: the device appends to one while this loop
+			// writes the other out.
 			s.mu.Lock()
 			batch := s.out
-			s.out = s.spare[:0]
-			closing := s.closing
-			s.mu.Unlock()
 			if len(batch) == 0 {
+				closing := s.closing
+				s.mu.Unlock()
 				if closing {
 					return
 				}
 				break
 			}
+			s.out, s.spare = s.spare[:0], nil
+			s.mu.Unlock()
 			_ = s.conn.SetWriteDeadline(time.Now().Add(s.r.cfg.WriteTimeout))
 			_, err := s.conn.Write(batch)
 			s.mu.Lock()

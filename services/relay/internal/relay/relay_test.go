@@ -1,0 +1,368 @@
+package relay_test
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/relay"
+	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestATRoundTrips(t *testing.T) {
+	h := start(t)
+	c := h.dialInControl()
+	c.roundTrip()
+	c.send("AT+CGMI\r")
+	c.expect("AT+CGMI\r\r\nZTE CORPORATION\r\n\r\nOK\r\n")
+	c.send("ATE0\r")
+	c.expect("\r\nOK\r\n")
+	c.send("AT\r")
+	c.expect("\r\nOK\r\n")
+	if got, want := h.serialWritten(), "AT\rAT+CGMI\rATE0\rAT\r"; got != want {
+		t.Fatalf("written to serial %q, want %q", got, want)
+	}
+}
+
+func TestSentinelPlacements(t *testing.T) {
+	h := start(t)
+	c := h.dialInControl()
+	cases := []struct{ name, send, wantSerial string }{
+		{"alone", "<heartbeat>", ""},
+		{"start", "<heartbeat>AT\r", "AT\r"},
+		{"middle", "AT<heartbeat>\r", "AT\r"},
+		{"end", "AT\r<heartbeat>", "AT\r"},
+		{"several", "<heartbeat>A<heartbeat>T<heartbeat>\r<heartbeat>", "AT\r"},
+	}
+	written := ""
+	beats := 0.0
+	for _, tc := range cases {
+		c.send(tc.send)
+		beats += float64(strings.Count(tc.send, "<heartbeat>"))
+		written += tc.wantSerial
+		if tc.wantSerial != "" {
+			c.expect("AT\r\r\nOK\r\n")
+		}
+		h.eventually(tc.name+": heartbeats counted", func() bool { return testutil.ToFloat64(h.m.HeartbeatsReceived) == beats })
+		if got := h.serialWritten(); got != written {
+			t.Fatalf("%s: written to serial %q, want %q", tc.name, got, written)
+		}
+	}
+}
+
+func TestSentinelSplitAcrossSegments(t *testing.T) {
+	h := start(t)
+	c := h.dialInControl()
+	// The relay has written "AT" and holds "<heart" when the log shows it.
+	c.send("AT<heart")
+	h.eventually("AT written", func() bool { return h.serialWritten() == "AT" })
+	c.send("beat>\r")
+	c.expect("AT\r\r\nOK\r\n")
+	if got := h.serialWritten(); got != "AT\r" {
+		t.Fatalf("written to serial %q, want %q", got, "AT\r")
+	}
+	if n := testutil.ToFloat64(h.m.HeartbeatsReceived); n != 1 {
+		t.Fatalf("heartbeats %v, want 1", n)
+	}
+}
+
+func TestSentinelByteAtATime(t *testing.T) {
+	h := start(t)
+	c := h.dialInControl()
+	msg := "<heartbeat>A<heartbeat>T<heartbeat>\r"
+	for i := range len(msg) {
+		c.send(msg[i : i+1])
+	}
+	c.expect("AT\r\r\nOK\r\n")
+	h.eventually("3 heartbeats", func() bool { return testutil.ToFloat64(h.m.HeartbeatsReceived) == 3 })
+	if got := h.serialWritten(); got != "AT\r" {
+		t.Fatalf("written to serial %q, want %q", got, "AT\r")
+	}
+}
+
+func TestHeldBytesReachTheModem(t *testing.T) {
+	h := start(t, withConfig(func(c *relay.Config) { c.SentinelHold = 20 * time.Millisecond }))
+	c := h.dialInControl()
+	// A command line ending in '<' (a possible sentinel start) and nothing
+	// after it: the '<' must still be written, after the hold bound.
+	c.send("AT+CSCA=\"<")
+	h.eventually("the held '<' written", func() bool { return h.serialWritten() == "AT+CSCA=\"<" })
+	// "<heart" that is never completed is data too.
+	c.send("<heart")
+	h.eventually("the held '<heart' written", func() bool { return h.serialWritten() == "AT+CSCA=\"<<heart" })
+}
+
+func TestSecondClientRejected(t *testing.T) {
+	h := start(t)
+	c1 := h.dialInControl()
+	c1.roundTrip()
+	c2 := h.dial()
+	c2.send("<heartbeat>AT\r") // must neither reach the modem nor break the reject message
+	c2.expectClosed(protocol.MsgAlreadyInControl)
+	c1.roundTrip()
+	if got := h.serialWritten(); got != "AT\rAT\r" {
+		t.Fatalf("written to serial %q", got)
+	}
+	if v := testutil.ToFloat64(h.m.ConnectionsRejected.WithLabelValues("client_in_control")); v != 1 {
+		t.Fatalf("rejected = %v", v)
+	}
+	h.waitLog("Rejected the client socket " + c2.conn.LocalAddr().String() + ": there's already a client in control")
+}
+
+func TestHeartbeatKeepsAndTimeoutCloses(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	h := start(t, withConfig(func(c *relay.Config) { c.HeartbeatTimeout = timeout }))
+	c := h.dialInControl()
+	// Heartbeats keep the client in control for longer than the timeout.
+	for range 8 {
+		c.send(protocol.DefaultSentinel)
+		time.Sleep(timeout / 4) // the client's pace, not synchronisation
+	}
+	c.roundTrip()
+	c.expectClosed(protocol.MsgHeartbeatTimeout)
+	h.eventually("slot free", func() bool { return testutil.ToFloat64(h.m.ClientInControl) == 0 })
+	if v := testutil.ToFloat64(h.m.ClientDisconnects.WithLabelValues("heartbeat_timeout")); v != 1 {
+		t.Fatalf("heartbeat_timeout disconnects = %v", v)
+	}
+	h.waitLog("the heartbeat timeout elapsed")
+	h.dialInControl().roundTrip()
+}
+
+func TestSilentConnectionLosesControl(t *testing.T) {
+	h := start(t, withConfig(func(c *relay.Config) { c.HeartbeatTimeout = 200 * time.Millisecond }))
+	silent := h.dial()
+	silent.expectClosed(protocol.MsgHeartbeatTimeout)
+	c := h.dialInControl()
+	c.send("<heartbeat>AT\r")
+	c.expect("AT\r\r\nOK\r\n")
+}
+
+func TestClientThatStopsReading(t *testing.T) {
+	h := start(t, withConfig(func(c *relay.Config) {
+		c.WriteTimeout = 200 * time.Millisecond
+		c.MaxPending = 64 << 10
+	}))
+	stuck := h.dialInControl()
+	if err := stuck.conn.SetReadBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	// The modem talks a lot; the client in control never reads.
+	noise := []byte(strings.Repeat("+CSQ: 20,99\r\n", 1000))
+	h.eventually("slow client disconnected", func() bool {
+		if err := h.sim.Device().InjectNoise(noise); err != nil {
+			t.Fatal(err)
+		}
+		return testutil.ToFloat64(h.m.ClientDisconnects.WithLabelValues("slow_client")) == 1
+	})
+	// The serial side kept going: the next client works at once.
+	h.dialInControl().roundTrip()
+}
+
+func TestClientVanishesMidCommand(t *testing.T) {
+	h := start(t)
+	c := h.dialInControl()
+	c.send("AT+CGMI\r")
+	c.conn.SetLinger(0)
+	c.conn.Close() // gone before the answer
+	h.eventually("disconnect", func() bool {
+		return testutil.ToFloat64(h.m.ClientDisconnects.WithLabelValues("client_closed"))+
+			testutil.ToFloat64(h.m.ClientDisconnects.WithLabelValues("read_error")) == 1
+	})
+	// The answer, if it came after the disconnect, was logged and dropped.
+	h.waitLog("ZTE CORPORATION")
+	c2 := h.dialInControl()
+	c2.roundTrip()
+}
+
+func TestUnplugAndReplugWhileInControl(t *testing.T) {
+	h := start(t)
+	c := h.dialInControl()
+	c.roundTrip()
+	if err := h.sim.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	c.expectClosed(protocol.MsgSerialUnavailable)
+	h.eventually("device down", func() bool { return testutil.ToFloat64(h.m.SerialDeviceUp) == 0 })
+	// While there is no device, a client is told so and closed.
+	h.dial().expectClosed(protocol.MsgNoSerialDevice)
+	if err := h.sim.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	h.waitDeviceUp()
+	h.dialInControl().roundTrip()
+	if v := testutil.ToFloat64(h.m.SerialReopens); v != 1 {
+		t.Fatalf("reopens = %v", v)
+	}
+	for _, want := range []string{
+		"became unavailable",
+		"Disconnected the client socket " + c.conn.LocalAddr().String() + ": the serial device became unavailable",
+		"Rejected the client socket",
+	} {
+		if !strings.Contains(h.logText(), want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+}
+
+func TestDeviceMissingAtStart(t *testing.T) {
+	h := start(t, withoutDevice())
+	h.waitLog("Waiting for serial device " + h.link + " to appear")
+	h.dial().expectClosed(protocol.MsgNoSerialDevice)
+	if h.r.Healthy() == nil {
+		t.Fatal("healthy without a device")
+	}
+	h.plugIn()
+	h.waitDeviceUp()
+	h.dialInControl().roundTrip()
+	if v := testutil.ToFloat64(h.m.SerialReopens); v != 0 {
+		t.Fatalf("reopens = %v, the first open is not a reopen", v)
+	}
+}
+
+func TestShutdownTellsClient(t *testing.T) {
+	h := start(t)
+	c := h.dialInControl()
+	c.roundTrip()
+	h.cancel()
+	c.expectClosed(protocol.MsgRelayShuttingDown)
+	if err := <-h.done; err != nil {
+		t.Fatal(err)
+	}
+	h.done <- nil // for Cleanup
+	h.waitLog("Serial device " + h.link + " closed")
+	if _, err := net.Dial("tcp", h.addr); err == nil {
+		t.Fatal("still listening after shutdown")
+	}
+}
+
+func TestSerialOutputWithoutClientIsLoggedAndDropped(t *testing.T) {
+	h := start(t)
+	if err := h.sim.Device().InjectURC("+CMTI: \"SM\",5"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitLog(`SER_R ->\r\n+CMTI: "SM",5\r\n<-`)
+	h.waitLog("No client in control, dropped the bytes read from the serial device")
+	if v := testutil.ToFloat64(h.m.SerialDroppedBytes); v != 17 {
+		t.Fatalf("dropped bytes = %v, want 17", v)
+	}
+}
+
+// TestLogFormat checks the exact log of a scripted session. Serial reads
+// may be split or joined by the pty, so consecutive SER_R lines are merged
+// before comparing; everything else is compared line by line.
+func TestLogFormat(t *testing.T) {
+	at := time.Date(2023, 10, 15, 14, 59, 40, 0, time.Local)
+	h := start(t, withClock(func() time.Time { return at }))
+	c := h.dialInControl()
+	c.send("AT+CSCS=\"GSM\"\r<heartbeat>")
+	c.expect("AT+CSCS=\"GSM\"\r\r\nOK\r\n")
+	c.send("Hello\x1a\\\r")
+	c.expect("Hello\x1a\\\r") // echoed; not a command, so no answer
+	second := h.dial()
+	second.expectClosed(protocol.MsgAlreadyInControl)
+	c.conn.Close()
+	h.eventually("disconnect", func() bool { return testutil.ToFloat64(h.m.ClientInControl) == 0 })
+	h.cancel()
+	<-h.done
+	h.done <- nil
+	got := mergeReads(strings.Split(strings.TrimSuffix(h.logText(), "\n"), "\n"))
+	ts := "[15.10.2023 14:59:40] "
+	want := []string{
+		"Socket server is bound and listening",
+		"Serial device opened successfully",
+		"Starting serial receive loop",
+		"Successfully accepted a client socket",
+		"Starting client receive loop",
+		"Successfully gave control to this client socket",
+		"Starting heartbeat watcher",
+		`SER_W ->AT+CSCS="GSM"\r<-`,
+		`SER_R ->AT+CSCS="GSM"\r\r\nOK\r\n<-`,
+		`SER_W ->Hello\x1A\x5C\r<-`,
+		`SER_R ->Hello\x1A\x5C\r<-`,
+		"Successfully accepted a client socket",
+		"Rejected the client socket " + second.conn.LocalAddr().String() + ": there's already a client in control",
+		"Disconnected the client socket " + c.conn.LocalAddr().String() + ": the client closed the connection",
+		"Serial device " + h.link + " closed",
+	}
+	// The first two lines race (the listener and the device open in parallel).
+	if len(got) >= 3 && strings.HasSuffix(got[0], "Serial device opened successfully") {
+		got[0], got[1], got[2] = got[2], got[0], got[1]
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if got[i] != ts+want[i] {
+			t.Errorf("line %d:\n got %s\nwant %s", i, got[i], ts+want[i])
+		}
+	}
+}
+
+// mergeReads joins consecutive SER_R lines into one.
+func mergeReads(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if n := len(out); n > 0 && strings.Contains(l, "] SER_R ->") && strings.Contains(out[n-1], "] SER_R ->") {
+			prev := strings.TrimSuffix(out[n-1], "<-")
+			out[n-1] = prev + l[strings.Index(l, "SER_R ->")+len("SER_R ->"):]
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func TestMetricsAfterScriptedSession(t *testing.T) {
+	h := start(t)
+	c := h.dialInControl()
+	c.send("<heartbeat>AT\r<heartbeat>")
+	c.expect("AT\r\r\nOK\r\n")
+	c.send("AT+CGMI\r<heartbeat>")
+	c.expect("\r\nOK\r\n")
+	h.dial().expectClosed(protocol.MsgAlreadyInControl)
+	c.conn.Close()
+	h.eventually("disconnect", func() bool { return testutil.ToFloat64(h.m.ClientInControl) == 0 })
+	if err := testutil.GatherAndCompare(h.reg, strings.NewReader(fmt.Sprintf(`
+# HELP relay_client_in_control 1 while a client is in control, else 0.
+# TYPE relay_client_in_control gauge
+relay_client_in_control 0
+# HELP relay_serial_device_up 1 while the serial device is open, 0 while it is missing or being reopened.
+# TYPE relay_serial_device_up gauge
+relay_serial_device_up 1
+# HELP relay_connections_accepted_total TCP connections accepted, whether given control or rejected.
+# TYPE relay_connections_accepted_total counter
+relay_connections_accepted_total 2
+# HELP relay_heartbeats_received_total Heartbeat sentinels received from the client in control.
+# TYPE relay_heartbeats_received_total counter
+relay_heartbeats_received_total 3
+# HELP relay_serial_written_bytes_total Bytes written to the serial device (client to modem, heartbeats removed).
+# TYPE relay_serial_written_bytes_total counter
+relay_serial_written_bytes_total %d
+# HELP relay_serial_read_bytes_total Bytes read from the serial device (modem to client).
+# TYPE relay_serial_read_bytes_total counter
+relay_serial_read_bytes_total %d
+# HELP relay_serial_reopens_total Times the serial device was opened again after it had been lost.
+# TYPE relay_serial_reopens_total counter
+relay_serial_reopens_total 0
+`, len("AT\rAT+CGMI\r"), len("AT\r\r\nOK\r\nAT+CGMI\r\r\nZTE CORPORATION\r\n\r\nOK\r\n"))),
+		"relay_client_in_control", "relay_serial_device_up", "relay_connections_accepted_total",
+		"relay_heartbeats_received_total", "relay_serial_written_bytes_total", "relay_serial_read_bytes_total",
+		"relay_serial_reopens_total"); err != nil {
+		t.Fatal(err)
+	}
+	if v := testutil.ToFloat64(h.m.ConnectionsRejected.WithLabelValues("client_in_control")); v != 1 {
+		t.Errorf("rejected = %v", v)
+	}
+	if v := testutil.ToFloat64(h.m.ClientDisconnects.WithLabelValues("client_closed")); v != 1 {
+		t.Errorf("client_closed = %v", v)
+	}
+	if problems, err := testutil.GatherAndLint(h.reg); err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %v", problems, err)
+	}
+}
