@@ -72,8 +72,8 @@ func basicNumber(c atcmd.Command, max int) (int, error) {
 // quote returns s in double quotes.
 func quote(s string) string { return `"` + s + `"` }
 
-// onOff is the test response of a 0/1 setting: "+NAME: (0,1)".
-func onOff(name string) []string { return []string{name + ": (0,1)"} }
+// itoa is strconv.Itoa.
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // upper is strings.ToUpper, named for readability in handlers.
 func upper(s string) string { return strings.ToUpper(s) }

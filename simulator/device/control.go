@@ -33,6 +33,7 @@ func (d *Device) afterChangeLocked() {
 	if d.sess != nil {
 		d.sess.emitRegChangesLocked()
 	}
+	d.retryWaitingLocked()
 }
 
 // SetSIM sets the SIM state: ready; pin (SIM PIN required, 3 attempts);

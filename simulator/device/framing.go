@@ -1,7 +1,6 @@
 package device
 
 import (
-	"errors"
 	"strings"
 	"time"
 
@@ -54,6 +53,7 @@ func (s *session) execute(line string, overflow bool) error {
 		}
 	}
 	s.emitRegChangesLocked()
+	d.retryWaitingLocked()
 	wait := s.pendingDelay + d.faults.Delay
 	s.pendingDelay = 0
 	if s.prompt != nil {
@@ -202,10 +202,4 @@ func escape(b []byte) string {
 		}
 	}
 	return sb.String()
-}
-
-// isAT reports whether err is an AT command failure (not an I/O error).
-func isAT(err error) bool {
-	var ae *atError
-	return errors.As(err, &ae)
 }

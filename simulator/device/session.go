@@ -82,6 +82,7 @@ func (d *Device) Serve(ctx context.Context, port io.ReadWriter) error {
 	parked := d.parked
 	d.parked = nil
 	s.sched = append(s.sched, parked...)
+	d.retryWaitingLocked()
 	d.mu.Unlock()
 	d.log.Info("session start")
 
@@ -110,9 +111,7 @@ func (d *Device) Serve(ctx context.Context, port io.ReadWriter) error {
 	d.mu.Lock()
 	d.sess = nil
 	// Events still due (status reports) happen with the stick unplugged.
-	for _, ev := range s.sched {
-		d.parked = append(d.parked, ev)
-	}
+	d.parked = append(d.parked, s.sched...)
 	d.mu.Unlock()
 	if ctx.Err() != nil {
 		d.log.Info("session end", "reason", "context cancelled")
