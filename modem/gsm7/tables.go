@@ -32,11 +32,16 @@ var extensionTable = map[byte]rune{
 	0x65: '€',
 }
 
-// encodeDefault and encodeExtension are the reverse maps, built at init.
+// encodeDefault and encodeExtension are the reverse maps, built at init;
+// encodeFast caches both for runes below fastLimit (all of the default
+// table but '€'): 0 means not encodable, else the septet count<<8 | code.
 var (
 	encodeDefault   = make(map[rune]byte, 128)
 	encodeExtension = make(map[rune]byte, len(extensionTable))
+	encodeFast      [fastLimit]uint16
 )
+
+const fastLimit = 0x400
 
 func init() {
 	for code, r := range defaultTable {
@@ -44,8 +49,14 @@ func init() {
 			continue // the escape is not a character; ' ' is 0x20
 		}
 		encodeDefault[r] = byte(code)
+		if r < fastLimit {
+			encodeFast[r] = 1<<8 | uint16(code)
+		}
 	}
 	for code, r := range extensionTable {
 		encodeExtension[r] = code
+		if r < fastLimit {
+			encodeFast[r] = 2<<8 | uint16(code)
+		}
 	}
 }

@@ -21,6 +21,15 @@ func (e *EncodeError) Error() string {
 // Septets returns the septets for r and how many there are (1, or 2 for an
 // extension-table character); n is 0 if r cannot be encoded.
 func Septets(r rune) (s [2]byte, n int) {
+	if r >= 0 && r < fastLimit {
+		switch e := encodeFast[r]; e >> 8 {
+		case 1:
+			return [2]byte{byte(e)}, 1
+		case 2:
+			return [2]byte{Escape, byte(e)}, 2
+		}
+		return s, 0
+	}
 	if c, ok := encodeDefault[r]; ok {
 		return [2]byte{c}, 1
 	}

@@ -100,8 +100,24 @@ func decodeTimestamp(b []byte) (time.Time, error) {
 	return t, nil
 }
 
+// zones caches the fixed zones of the 159 offsets a time stamp can carry.
+var zones = func() (z [2*79 + 1]*time.Location) {
+	for q := -79; q <= 79; q++ {
+		z[q+79] = newZone(q * 15 * 60)
+	}
+	return z
+}()
+
 // zone returns a fixed zone named like "+02:00" for an offset in seconds.
 func zone(off int) *time.Location {
+	if off%(15*60) == 0 && off >= -79*15*60 && off <= 79*15*60 {
+		return zones[off/(15*60)+79]
+	}
+	return newZone(off)
+}
+
+// newZone builds a fixed zone named like "+02:00".
+func newZone(off int) *time.Location {
 	sign := '+'
 	a := off
 	if a < 0 {
