@@ -127,7 +127,9 @@ func (s *session) finalLocked(err error) string {
 	return f + "\r"
 }
 
-// respond writes a complete response and closes the exchange.
+// respond writes a complete response and closes the exchange: the
+// exchange is recorded and the noise fault drawn before the bytes go out,
+// so that what a test reads is already in the transcript.
 func (s *session) respond(segs []string, wait time.Duration) error {
 	return s.writeResponse(segs, wait, true)
 }
@@ -138,29 +140,26 @@ func (s *session) writeResponse(segs []string, wait time.Duration, final bool) e
 	}
 	d := s.d
 	out := strings.Join(segs, "")
-	d.log.Info("response", "bytes", escape([]byte(out)))
-	if err := s.write([]byte(out)); err != nil {
-		return err
-	}
-	if s.exch != nil {
-		s.exch.Response += out
-	}
-	if !final {
-		return nil
-	}
 	d.mu.Lock()
 	if s.exch != nil {
-		d.recordLocked(*s.exch)
-		s.exch = nil
+		s.exch.Response += out
+		if final {
+			d.recordLocked(*s.exch)
+			s.exch = nil
+		}
 	}
 	var noise []byte
-	if r := d.faults.NoiseRate; r > 0 && d.rng.Float64() < r {
+	if r := d.faults.NoiseRate; final && r > 0 && d.rng.Float64() < r {
 		noise = make([]byte, 1+d.rng.IntN(8))
 		for i := range noise {
 			noise[i] = byte(d.rng.IntN(256))
 		}
 	}
 	d.mu.Unlock()
+	d.log.Info("response", "bytes", escape([]byte(out)))
+	if err := s.write([]byte(out)); err != nil {
+		return err
+	}
 	if len(noise) > 0 {
 		d.log.Info("noise", "bytes", escape(noise))
 		return s.write(noise)

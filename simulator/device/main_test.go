@@ -2,8 +2,8 @@ package device
 
 import (
 	"context"
-	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -132,14 +132,37 @@ func (r *rig) quiet() {
 	r.cmd("ATE0", "ATE0\r\r\nOK\r\n")
 }
 
-// expectSilence checks that nothing arrives before a probe command's
-// answer: it sends AT and expects exactly its OK.
-func (r *rig) expectSilence() {
-	r.t.Helper()
-	r.cmd("AT", "\r\nOK\r\n")
+// logRecorder is a slog.Handler that passes log messages to a channel,
+// so that tests can wait for the device to have done something.
+type logRecorder struct {
+	msgs chan string
 }
 
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+func newLogRecorder() *logRecorder { return &logRecorder{msgs: make(chan string, 1000)} }
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case l.msgs <- r.Message:
+	default:
+	}
+	return nil
+}
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+// waitFor waits until the device logs msg.
+func (l *logRecorder) waitFor(t *testing.T, msg string) {
+	t.Helper()
+	timeout := time.After(ioTimeout)
+	for {
+		select {
+		case m := <-l.msgs:
+			if m == msg {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("device did not log %q", msg)
+		}
+	}
 }
