@@ -62,10 +62,12 @@ type timedEvent struct {
 // Only one Serve runs at a time: a second gets ErrBusy.
 //
 // Serve leaves no goroutine behind. To stop a blocked Read on cancellation
-// it sets a read deadline if port has SetReadDeadline (net.Conn, a pollable
-// *os.File such as a pty master); if that is not possible and port is an
-// io.Closer, it closes port; otherwise it waits for the pending Read to
-// return.
+// it sets a read deadline if port has SetReadDeadline (net.Conn, a
+// non-blocking *os.File, ptylink.Link); if that is not possible and port is
+// an io.Closer, it closes port; otherwise it waits for the pending Read to
+// return. A blocking *os.File (creack/pty hands out the master so) takes
+// no deadlines and a Close does not interrupt its Read: make it
+// non-blocking first (dup, SetNonblock, os.NewFile), as ptylink does.
 func (d *Device) Serve(ctx context.Context, port io.ReadWriter) error {
 	if port == nil {
 		return errors.New("device: Serve: nil port")
