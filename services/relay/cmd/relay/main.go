@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 	_ "time/tzdata" // TZ=Europe/Vienna works in a FROM scratch image
@@ -26,6 +27,9 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/serialport"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/tracelog"
 )
+
+// softMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT is set.
+const softMemoryLimit = 8 << 20
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
@@ -42,6 +46,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "relay: %v\n", err)
 		return 2
+	}
+	// A soft memory limit keeps the heap small on a 1 GB Pi shared with
+	// other services: the garbage collector works harder near it instead
+	// of letting the heap double. GOMEMLIMIT overrides it.
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
+		debug.SetMemoryLimit(softMemoryLimit)
 	}
 	// Keep relaying if whoever reads stdout goes away: a write to a broken
 	// pipe then fails (and is dropped) instead of killing the process.

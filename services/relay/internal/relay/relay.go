@@ -41,7 +41,9 @@ type Config struct {
 	// WriteTimeout bounds one write to the client; default 5s.
 	WriteTimeout time.Duration
 	// MaxPending bounds the device's bytes queued for a client that does not
-	// read; beyond it the client is disconnected. Default 1 MiB.
+	// read; beyond it the client is disconnected. Default 4 MiB, which a
+	// 115200-baud modem (11.5 kB/s) cannot fill within the write timeout:
+	// it only guards memory against a device that talks much faster.
 	MaxPending int
 	// PollInterval is how often a missing device is looked for; default 200ms.
 	PollInterval time.Duration
@@ -63,7 +65,7 @@ func (c *Config) setDefaults() {
 		c.WriteTimeout = 5 * time.Second
 	}
 	if c.MaxPending <= 0 {
-		c.MaxPending = 1 << 20
+		c.MaxPending = 4 << 20
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 200 * time.Millisecond

@@ -116,14 +116,15 @@ func TestSecondClientRejected(t *testing.T) {
 }
 
 func TestHeartbeatKeepsAndTimeoutCloses(t *testing.T) {
-	const timeout = 300 * time.Millisecond
+	const timeout = time.Second
 	h := start(t, withConfig(func(c *relay.Config) { c.HeartbeatTimeout = timeout }))
 	c := h.dialInControl()
 	// Heartbeats keep the client in control for longer than the timeout.
-	for range 8 {
+	for range 15 {
 		c.send(protocol.DefaultSentinel)
-		time.Sleep(timeout / 4) // the client's pace, not synchronisation
+		time.Sleep(timeout / 10) // the client's pace, not synchronisation
 	}
+	c.send(protocol.DefaultSentinel)
 	c.roundTrip()
 	c.expectClosed(protocol.MsgHeartbeatTimeout)
 	h.eventually("slot free", func() bool { return testutil.ToFloat64(h.m.ClientInControl) == 0 })
