@@ -1,0 +1,88 @@
+package at
+
+// cmeNames are the +CME ERROR texts of 3GPP TS 27.007 §9.2.1 (general
+// errors), §9.2.2 (GPRS/packet domain errors) and §9.2.3 (supplementary
+// service errors) for the codes a modem like the MF831 reports.
+var cmeNames = map[int]string{
+	0:  "phone failure",
+	1:  "no connection to phone",
+	2:  "phone-adaptor link reserved",
+	3:  "operation not allowed",
+	4:  "operation not supported",
+	5:  "PH-SIM PIN required",
+	6:  "PH-FSIM PIN required",
+	7:  "PH-FSIM PUK required",
+	10: "SIM not inserted",
+	11: "SIM PIN required",
+	12: "SIM PUK required",
+	13: "SIM failure",
+	14: "SIM busy",
+	15: "SIM wrong",
+	16: "incorrect password",
+	17: "SIM PIN2 required",
+	18: "SIM PUK2 required",
+	20: "memory full",
+	21: "invalid index",
+	22: "not found",
+	23: "memory failure",
+	24: "text string too long",
+	25: "invalid characters in text string",
+	26: "dial string too long",
+	27: "invalid characters in dial string",
+	30: "no network service",
+	31: "network timeout",
+	32: "network not allowed - emergency calls only",
+	40: "network personalization PIN required",
+	41: "network personalization PUK required",
+	42: "network subset personalization PIN required",
+	43: "network subset personalization PUK required",
+	44: "service provider personalization PIN required",
+	45: "service provider personalization PUK required",
+	46: "corporate personalization PIN required",
+	47: "corporate personalization PUK required",
+	48: "hidden key required",
+	49: "EAP method not supported",
+	50: "incorrect parameters",
+	51: "command implemented but currently disabled",
+	52: "command aborted by user",
+
+	100: "unknown",
+	103: "illegal MS",
+	106: "illegal ME",
+	107: "GPRS services not allowed",
+	111: "PLMN not allowed",
+	112: "location area not allowed",
+	113: "roaming not allowed in this location area",
+	114: "GPRS services not allowed in this PLMN",
+	115: "no suitable cells in location area",
+	132: "service option not supported",
+	133: "requested service option not subscribed",
+	134: "service option temporarily out of order",
+	148: "unspecified GPRS error",
+	149: "PDP authentication failure",
+	150: "invalid mobile class",
+
+	257: "network rejected request",
+	258: "retry operation",
+	259: "invalid deflected to number",
+	260: "deflected to own number",
+	261: "unknown subscriber",
+	262: "service not available",
+	263: "unknown class",
+}
+
+// cmeAliases are verbose texts modems send in place of the standard one.
+var cmeAliases = map[string]int{
+	"unknown error":                             100,
+	"phone adapter link reserved":               2,
+	"PH_SIM PIN required":                       5,
+	"network not allowed, emergency calls only": 32,
+	"(U)SIM not inserted":                       10,
+	"SIM PIN necessary":                         11,
+	"SIM PUK necessary":                         12,
+	"invalid parameter":                         50,
+	"user authentication failed":                149,
+}
+
+// cmeCodes maps normalised verbose texts to codes.
+var cmeCodes = reverse(cmeNames, cmeAliases)

@@ -1,0 +1,42 @@
+// Package at is the AT command engine of the modem layer: it drives a
+// V.250 / 3GPP TS 27.007 modem (here a ZTE MF831 in serial mode, reached
+// through the relay's TCP connection) over any io.ReadWriter.
+//
+// # Pipeline
+//
+// One reader goroutine reads the stream and feeds a line splitter (CR and
+// LF both end a line, empty lines and lone terminators vanish, the "> "
+// prompt is recognised without a terminator). Each line is classified
+// against the command in flight: its echo is skipped; OK, ERROR,
+// +CME ERROR and +CMS ERROR end it; lines named like one of its extended
+// commands belong to it; lines named like a recognised URC (StandardURCs,
+// WithURC, Handle) are URCs, even in the middle of a response; anything
+// else is information text. Lines that began before the command was sent
+// (noise, a URC's tail) never belong to it. URCs, two-line ones with their
+// PDU line, go to a queue that a dispatcher goroutine delivers to the
+// handlers, so a slow handler never stalls reading. Lines that belong to
+// nothing reach the default handler (logged by default): nothing is
+// dropped silently.
+//
+// Commands run one at a time in FIFO order, each with a timeout (default
+// 3 s; the SMS body phase 10 s). Every write is one Write call under a
+// lock, so WriteRaw (the relay heartbeat) never lands inside a command
+// line or SMS body. Tracing is a decorator of the stream (Trace,
+// WithTrace); metrics come from WithObserver.
+//
+// # Resynchronisation guarantee
+//
+// A command that timed out or was cancelled is abandoned: the engine
+// stops attributing anything to it, counts its final result code as owed
+// and marks itself out of sync. Before the next command it resyncs (see
+// Engine.Resync): it cancels a possibly open prompt, lets owed finals
+// drain, then sets the S-parameter S7 to a fresh random value and reads
+// it back. Because the modem executes lines strictly in order, the read's
+// information text can only appear after every earlier line has been
+// answered, so the first final after it is the probe's own. Thus no late
+// final result code (or information line) is ever taken as the answer to
+// a later command; late lines go to the default handler marked Late. If
+// the probe goes unanswered the command fails with ErrOutOfSync, unsent.
+//
+// Only verbose result codes (ATV1, the default) are understood.
+package at
