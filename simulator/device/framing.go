@@ -30,6 +30,7 @@ func (s *session) execute(line string, overflow bool) error {
 	s.lineEcho = nil
 
 	d.mu.Lock()
+	s.pendingDelay += d.delay(10*time.Millisecond, 60*time.Millisecond)
 	var blocks [][]string
 	var err error
 	if overflow {

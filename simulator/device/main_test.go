@@ -1,11 +1,13 @@
 package device
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,4 +167,23 @@ func (l *logRecorder) waitFor(t *testing.T, msg string) {
 			t.Fatalf("device did not log %q", msg)
 		}
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the concurrent writes of a
+// logger.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf *bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
