@@ -247,6 +247,23 @@ func (c *client) expect(want string) {
 	c.got.Reset()
 }
 
+// expectContaining reads until what was received contains part and ends
+// with suffix, and consumes it.
+func (c *client) expectContaining(part, suffix string) {
+	c.t.Helper()
+	deadline := time.Now().Add(waitFor)
+	buf := make([]byte, 4096)
+	for got := c.got.String(); !strings.Contains(got, part) || !strings.HasSuffix(got, suffix); got = c.got.String() {
+		_ = c.conn.SetReadDeadline(deadline)
+		n, err := c.conn.Read(buf)
+		c.got.Write(buf[:n])
+		if err != nil {
+			c.t.Fatalf("waiting for %q ... %q: got %q, then %v", part, suffix, c.got.String(), err)
+		}
+	}
+	c.got.Reset()
+}
+
 // expectClosed reads until EOF and checks that exactly want was received.
 func (c *client) expectClosed(want string) {
 	c.t.Helper()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,6 +97,16 @@ func TestHeldBytesReachTheModem(t *testing.T) {
 	// "<heart" that is never completed is data too.
 	c.send("<heart")
 	h.eventually("the held '<heart' written", func() bool { return h.serialWritten() == "AT+CSCA=\"<<heart" })
+}
+
+func TestHeldBytesFlushedWhenClientCloses(t *testing.T) {
+	h := start(t) // hold bound 10 s: only the close can release the '<'
+	c := h.dialInControl()
+	c.send("AT<")
+	if err := c.conn.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the held '<' written", func() bool { return h.serialWritten() == "AT<" })
 }
 
 func TestSecondClientRejected(t *testing.T) {
@@ -369,5 +380,48 @@ relay_serial_reopens_total 0
 	}
 	if problems, err := testutil.GatherAndLint(h.reg); err != nil || len(problems) > 0 {
 		t.Errorf("lint: %v %v", problems, err)
+	}
+}
+
+// TestSMSLikeTheOriginalRESTServer drives the simulator through the relay
+// as the original REST server did: heartbeats on a timer from another
+// goroutine, interleaved with an SMS send in PDU mode (prompt, PDU, Ctrl-Z).
+func TestSMSLikeTheOriginalRESTServer(t *testing.T) {
+	h := start(t, withConfig(func(c *relay.Config) { c.HeartbeatTimeout = 500 * time.Millisecond }))
+	c := h.dialInControl()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if _, err := c.conn.Write([]byte(protocol.DefaultSentinel)); err != nil {
+				return
+			}
+			select {
+			case <-tick.C:
+			case <-stop:
+				return
+			}
+		}
+	})
+	defer func() { close(stop); wg.Wait() }()
+
+	// SMS-SUBMIT to +43123456789, "Hi" in the GSM 7-bit alphabet; 15 octets
+	// after the (empty) SMSC part.
+	const pdu = "0001000B913421436587F90000" + "02C834"
+	c.send("AT+CMGF=0\r")
+	c.expect("\r\nOK\r\n")
+	c.send("AT+CMGS=15\r")
+	c.expect("\r\n> ")
+	c.send(pdu + "\x1a")
+	c.expectContaining("+CMGS: ", "\r\nOK\r\n")
+	tr := h.sim.Device().Transcript()
+	last := tr[len(tr)-1]
+	if last.Command != "AT+CMGS=15" || last.Body != pdu {
+		t.Fatalf("the modem saw %q with body %q", last.Command, last.Body)
+	}
+	if strings.Contains(h.serialWritten(), "<") {
+		t.Fatalf("a heartbeat leaked to the modem: %q", h.serialWritten())
 	}
 }

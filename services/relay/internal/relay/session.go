@@ -202,6 +202,10 @@ func (s *session) receiveLoop() {
 			continue // woke early
 		}
 		if errors.Is(err, io.EOF) {
+			// What was held back as a possible sentinel start is data.
+			if len(s.strip.Pending()) > 0 && !s.writeSerial(s.strip.Flush(out[:0])) {
+				return
+			}
 			s.end(metrics.DisconnectClientClosed, "the client closed the connection", "")
 		} else {
 			s.end(metrics.DisconnectReadError, fmt.Sprintf("reading from the client failed: %v", err), "")
