@@ -182,17 +182,17 @@ func (r *Relay) acceptLoop(ctx context.Context, ln net.Listener, wg *sync.WaitGr
 		backoff = 5 * time.Millisecond
 		r.m.ConnectionsAccepted.Inc()
 		r.log.Print("Successfully accepted a client socket")
-		r.admit(conn, wg)
+		r.admit(ctx, conn, wg)
 	}
 }
 
 // admit gives conn control, or tells it why not and closes it.
-func (r *Relay) admit(conn net.Conn, wg *sync.WaitGroup) {
+func (r *Relay) admit(ctx context.Context, conn net.Conn, wg *sync.WaitGroup) {
 	addr := conn.RemoteAddr().String()
 	r.mu.Lock()
 	var reason, why, msg string
 	switch {
-	case r.stopping:
+	case r.stopping || ctx.Err() != nil:
 		reason, why, msg = metrics.RejectShutdown, "the relay is shutting down", protocol.MsgRelayShuttingDown
 	case r.sess != nil:
 		reason, why, msg = metrics.RejectInControl, "there's already a client in control", protocol.MsgAlreadyInControl
