@@ -13,7 +13,7 @@ CROSS_TARGETS := linux/arm/7 linux/arm64 linux/amd64
 
 export CGO_ENABLED ?= 0
 
-.PHONY: help build run test test-go lint fmt fuzz cross bench clean
+.PHONY: help build run smoke test test-go lint fmt fuzz cross bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -25,7 +25,10 @@ build: ## build every binary for this machine into bin/
 run: build ## run the whole stack against the simulator (Ctrl-C stops it)
 	./scripts/run-stack
 
-test: lint test-go fuzz cross ## every check CI runs: lint, tests with -race, fuzz smoke, cross-builds
+smoke: build ## start the stack as `make run` does, drive it once, stop it
+	./scripts/run-stack --check
+
+test: lint test-go fuzz cross smoke ## every check CI runs: lint, tests with -race, fuzz, cross-builds, run smoke test
 
 test-go: ## unit and end-to-end tests with the race detector
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m $(PKGS)
