@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 GO            ?= go
 BIN           := bin
-PKGS          := ./modem/... ./simulator/... ./services/... ./test/...
+PKGS          := ./modem/... ./simulator/... ./services/relay/... ./services/api/... ./test/...
 CMDS          := simulator/cmd/simulator services/relay/cmd/relay
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 FUZZTIME      ?= 5s
