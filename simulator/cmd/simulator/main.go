@@ -4,6 +4,15 @@
 // pseudo-terminal: it links the pty's device at --link, where a client opens
 // it as it would open /dev/ttyUSB2, and serves a JSON control API on
 // --control. See simulator/README.md.
+//
+// Usage:
+//
+//	simulator [flags] [-- command [args...]]
+//
+// With a command, the simulator runs it as its child once the device is
+// linked (typically the relay, so that the relay opens the pty in the same
+// container), forwards SIGTERM and SIGINT to it, and exits with the child's
+// status when the child exits.
 package main
 
 import (
@@ -16,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strconv"
 	"syscall"
@@ -35,11 +45,16 @@ type config struct {
 	profile  device.Profile
 	seed     int64
 	logLevel slog.Level
+	child    []string // command run once the device is linked; empty for none
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("simulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: simulator [flags] [-- command [args...]]\n\nA ZTE MF831 on a pty. A command after -- runs as a child once the device is linked.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	link := fs.String("link", envOr("SIM_LINK", "/tmp/ttyUSB2"), "path at which the modem's device appears (env SIM_LINK)")
 	ctl := fs.String("control", envOr("SIM_CONTROL", "127.0.0.1:8091"), "address of the JSON control API (env SIM_CONTROL)")
 	profile := fs.String("profile", envOr("SIM_PROFILE", "instant"), "timing: instant, or realistic for a real stick's delays (env SIM_PROFILE)")
@@ -48,10 +63,8 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
 	var c config
+	c.child = fs.Args()
 	var err error
 	if c.link = *link; c.link == "" {
 		return c, errors.New("--link (SIM_LINK) is empty")
@@ -92,17 +105,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := serve(ctx, cfg, log, stdout); err != nil {
+	code, err := serve(ctx, cfg, log, stdout, stderr)
+	if err != nil {
 		fmt.Fprintf(stderr, "simulator: %v\n", err)
 		return 1
 	}
-	return 0
+	return code
 }
 
-func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
+// serve runs the simulator until ctx is done or the child exits, and returns
+// the exit code: the child's, or 0.
+func serve(ctx context.Context, cfg config, log *slog.Logger, stdout, stderr io.Writer) (int, error) {
 	ln, err := net.Listen("tcp", cfg.control)
 	if err != nil {
-		return fmt.Errorf("listen for control on %s: %w", cfg.control, err)
+		return 0, fmt.Errorf("listen for control on %s: %w", cfg.control, err)
 	}
 	s, err := sim.Start(ctx, sim.Config{
 		Link:   cfg.link,
@@ -111,7 +127,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	})
 	if err != nil {
 		ln.Close()
-		return err
+		return 0, err
 	}
 	fmt.Fprintf(stdout, "modem device: %s (-> %s)\ncontrol API:  http://%s\n", s.Link(), s.PTY(), ln.Addr())
 
@@ -119,11 +135,35 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
-	select {
-	case <-ctx.Done():
-		log.Info("stopping", "reason", context.Cause(ctx))
-	case err = <-errc:
-		err = fmt.Errorf("control API: %w", err)
+	var ch *child
+	var childDone <-chan struct{}
+	if len(cfg.child) > 0 {
+		if ch, err = startChild(cfg.child, stdout, stderr); err != nil {
+			err = fmt.Errorf("start child %q: %w", cfg.child[0], err)
+		} else {
+			childDone = ch.done
+			log.Info("child started", "cmd", cfg.child, "pid", ch.cmd.Process.Pid)
+		}
+	}
+
+	code := 0
+	if err == nil {
+		select {
+		case <-ctx.Done():
+			log.Info("stopping", "reason", context.Cause(ctx))
+		case err = <-errc:
+			err = fmt.Errorf("control API: %w", err)
+		case <-childDone:
+			code = ch.cmd.ProcessState.ExitCode()
+			log.Info("child exited, stopping", "status", ch.cmd.ProcessState.String())
+		}
+	}
+	if ch != nil {
+		if c, stopErr := ch.stop(10 * time.Second); stopErr != nil {
+			log.Error("stop child", "err", stopErr)
+		} else if code == 0 {
+			code = c
+		}
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -133,5 +173,52 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	if cerr := s.Close(); cerr != nil && !errors.Is(cerr, sim.ErrClosed) && err == nil {
 		err = fmt.Errorf("unplug: %w", cerr)
 	}
-	return err
+	return code, err
+}
+
+// child is a command run beside the modem, typically the relay.
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the child has exited and been reaped
+}
+
+func startChild(argv []string, stdout, stderr io.Writer) (*child, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin = nil
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		_ = cmd.Wait() // the status is read from cmd.ProcessState
+	}()
+	return c, nil
+}
+
+// stop sends SIGTERM to a running child, kills it after grace, and returns
+// its exit code (0 when it exited on the SIGTERM).
+func (c *child) stop(grace time.Duration) (int, error) {
+	select {
+	case <-c.done:
+		return c.cmd.ProcessState.ExitCode(), nil
+	default:
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return 0, fmt.Errorf("signal child: %w", err)
+	}
+	select {
+	case <-c.done:
+	case <-time.After(grace):
+		if err := c.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			return 0, fmt.Errorf("kill child after %v: %w", grace, err)
+		}
+		<-c.done
+		return 0, fmt.Errorf("child did not stop within %v of SIGTERM: killed", grace)
+	}
+	if ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM {
+		return 0, nil
+	}
+	return c.cmd.ProcessState.ExitCode(), nil
 }

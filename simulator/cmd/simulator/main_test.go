@@ -23,7 +23,6 @@ func TestParseConfigRejectsBadValues(t *testing.T) {
 		{"--profile", "fast"},
 		{"--seed", "x"},
 		{"--log-level", "loud"},
-		{"extra"},
 	} {
 		if _, err := parseConfig(args, io.Discard); err == nil {
 			t.Errorf("parseConfig(%q) accepted bad input", args)
@@ -48,6 +47,118 @@ func TestParseConfigEnvAndFlags(t *testing.T) {
 	if c.link != "/tmp/from-flag" {
 		t.Fatalf("flag did not override env: %+v", c)
 	}
+	c, err = parseConfig([]string{"--", "relay", "--device", "/dev/ttyUSB2"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.child, " ") != "relay --device /dev/ttyUSB2" {
+		t.Fatalf("child command %q", c.child)
+	}
+}
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "simulator")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// waitExit waits up to 10 s for cmd and returns its exit code.
+func waitExit(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("wait: %v", err)
+		}
+		return cmd.ProcessState.ExitCode()
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("still running after 10 s")
+		return -1
+	}
+}
+
+// TestChildSeesDeviceAndSetsExitCode runs a child that checks the link is
+// there when it starts; the simulator exits with the child's status and
+// removes the link.
+func TestChildSeesDeviceAndSetsExitCode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	link := filepath.Join(t.TempDir(), "ttyUSB2")
+	cmd := exec.Command(bin, "--link", link, "--control", "127.0.0.1:0", "--", "sh", "-c", `test -c "$1" && exit 3; exit 9`, "sh", link)
+	if code := waitExit(t, startQuiet(t, cmd)); code != 3 {
+		t.Fatalf("exit code %d, want the child's 3 (9: the child did not find the device)", code)
+	}
+	if _, err := os.Lstat(link); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("link left behind: %v", err)
+	}
+}
+
+// TestChildGetsSIGTERM checks that SIGTERM to the simulator stops its child
+// and the simulator exits 0.
+func TestChildGetsSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "started")
+	cmd := exec.Command(bin, "--link", filepath.Join(dir, "ttyUSB2"), "--control", "127.0.0.1:0", "--",
+		"sh", "-c", `trap 'exit 0' TERM; touch "$1"; while :; do sleep 0.05; done`, "sh", marker)
+	startQuiet(t, cmd)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("child never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, cmd); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+}
+
+func TestChildMissing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "--link", filepath.Join(t.TempDir(), "ttyUSB2"), "--control", "127.0.0.1:0", "--", "/nonexistent/relay")
+	if code := waitExit(t, startQuiet(t, cmd)); code != 1 {
+		t.Fatalf("exit code %d for a child that cannot start, want 1", code)
+	}
+}
+
+func startQuiet(t *testing.T, cmd *exec.Cmd) *exec.Cmd {
+	t.Helper()
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("simulator output:\n%s", out.String())
+		}
+	})
+	return cmd
 }
 
 // TestBinary runs the real binary: it prints its device and control
@@ -57,14 +168,8 @@ func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "simulator")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	link := filepath.Join(dir, "ttyUSB2")
+	bin := buildBinary(t)
+	link := filepath.Join(t.TempDir(), "ttyUSB2")
 	cmd := exec.Command(bin, "--control", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "SIM_LINK="+link)
 	out, err := cmd.StdoutPipe()
