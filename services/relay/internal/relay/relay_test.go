@@ -156,24 +156,35 @@ func TestSilentConnectionLosesControl(t *testing.T) {
 }
 
 func TestClientThatStopsReading(t *testing.T) {
-	h := start(t, withConfig(func(c *relay.Config) {
-		c.WriteTimeout = 200 * time.Millisecond
-		c.MaxPending = 64 << 10
-	}))
-	stuck := h.dialInControl()
-	if err := stuck.conn.SetReadBuffer(4096); err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		name, why string
+		cfg       func(*relay.Config)
+	}{
+		// The write deadline: a write blocked this long disconnects.
+		{"write deadline", "the client did not read for 200ms", func(c *relay.Config) { c.WriteTimeout = 200 * time.Millisecond }},
+		// The queue guard: the device talks faster than any deadline.
+		{"queue guard", "the client fell 65536 bytes behind", func(c *relay.Config) { c.MaxPending = 64 << 10 }},
 	}
-	// The modem talks a lot; the client in control never reads.
-	noise := []byte(strings.Repeat("+CSQ: 20,99\r\n", 1000))
-	h.eventually("slow client disconnected", func() bool {
-		if err := h.sim.Device().InjectNoise(noise); err != nil {
-			t.Fatal(err)
-		}
-		return testutil.ToFloat64(h.m.ClientDisconnects.WithLabelValues("slow_client")) == 1
-	})
-	// The serial side kept going: the next client works at once.
-	h.dialInControl().roundTrip()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, withConfig(tc.cfg))
+			stuck := h.dialInControl()
+			if err := stuck.conn.SetReadBuffer(4096); err != nil {
+				t.Fatal(err)
+			}
+			// The modem talks a lot; the client in control never reads.
+			noise := []byte(strings.Repeat("+CSQ: 20,99\r\n", 1000))
+			h.eventually("slow client disconnected", func() bool {
+				if err := h.sim.Device().InjectNoise(noise); err != nil {
+					t.Fatal(err)
+				}
+				return testutil.ToFloat64(h.m.ClientDisconnects.WithLabelValues("slow_client")) == 1
+			})
+			h.waitLog("Disconnected the client socket " + stuck.conn.LocalAddr().String() + ": " + tc.why)
+			// The serial side kept going: the next client works at once.
+			h.dialInControl().roundTrip()
+		})
+	}
 }
 
 func TestClientVanishesMidCommand(t *testing.T) {

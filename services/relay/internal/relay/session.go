@@ -25,6 +25,7 @@ type session struct {
 	out     []byte // the device's bytes (and a last message) waiting to be sent
 	spare   []byte
 	closing bool   // ended: no more bytes accepted, the send loop closes after draining
+	aborted bool   // the send loop stops without draining
 	reason  string // metrics label of why it ended
 	why     string // log text of why it ended
 	wake    chan struct{}
@@ -47,6 +48,9 @@ func (s *session) send(p []byte) bool {
 		return false
 	}
 	if len(s.out)+len(p) > s.r.cfg.MaxPending {
+		// Abort the blocked write at once: nothing more can reach this client.
+		s.aborted = true
+		_ = s.conn.SetWriteDeadline(time.Unix(1, 0))
 		s.mu.Unlock()
 		s.end(metrics.DisconnectSlowClient, fmt.Sprintf("the client fell %d bytes behind", s.r.cfg.MaxPending), "")
 		return false
@@ -113,6 +117,10 @@ func (s *session) sendLoop() {
 			// Swap buffers: the device appends to one while this loop
 			// writes the other out.
 			s.mu.Lock()
+			if s.aborted {
+				s.mu.Unlock()
+				return
+			}
 			batch := s.out
 			if len(batch) == 0 {
 				closing := s.closing
@@ -123,8 +131,9 @@ func (s *session) sendLoop() {
 				break
 			}
 			s.out, s.spare = s.spare[:0], nil
-			s.mu.Unlock()
+			// Under s.mu, so that an abort's deadline is not overwritten.
 			_ = s.conn.SetWriteDeadline(time.Now().Add(s.r.cfg.WriteTimeout))
+			s.mu.Unlock()
 			_, err := s.conn.Write(batch)
 			s.mu.Lock()
 			if cap(batch) <= s.r.cfg.MaxPending {
