@@ -36,19 +36,38 @@ const (
 // Empty text is legal (an empty SMS) and gives one empty GSM 7-bit part.
 // Invalid UTF-8 is an error wrapping ErrInvalid.
 func SplitText(text string, ref uint16, ref16 bool) (Alphabet, []UserData, error) {
-	if !utf8.ValidString(text) {
-		return 0, nil, fmt.Errorf("split text: %w: not valid UTF-8", ErrInvalid)
-	}
 	alpha := AlphabetGSM7
-	total, single, part := 0, MaxSeptets, gsm7PartSeptets
-	cost := func(r rune) int { _, n := gsm7.Septets(r); return n }
-	if n, ok := gsm7.Count(text); ok {
-		total = n
+	if _, ok := gsm7.Count(text); !ok {
+		alpha = AlphabetUCS2
+	}
+	parts, err := SplitTextAs(text, alpha, ref, ref16)
+	if err != nil {
+		return 0, nil, err
+	}
+	return alpha, parts, nil
+}
+
+// SplitTextAs is SplitText with the alphabet given rather than chosen:
+// AlphabetGSM7 (an error wrapping ErrInvalid if a character does not
+// encode) or AlphabetUCS2.
+func SplitTextAs(text string, alpha Alphabet, ref uint16, ref16 bool) ([]UserData, error) {
+	if !utf8.ValidString(text) {
+		return nil, fmt.Errorf("split text: %w: not valid UTF-8", ErrInvalid)
+	}
+	var total, single, part int
+	var cost func(r rune) int
+	switch alpha {
+	case AlphabetGSM7:
+		n, ok := gsm7.Count(text)
+		if !ok {
+			return nil, fmt.Errorf("split text: %w: a character is outside the GSM 7-bit alphabet", ErrInvalid)
+		}
+		total, single, part = n, MaxSeptets, gsm7PartSeptets
 		if ref16 {
 			part = gsm7PartSeptets16
 		}
-	} else {
-		alpha = AlphabetUCS2
+		cost = func(r rune) int { _, n := gsm7.Septets(r); return n }
+	case AlphabetUCS2:
 		single, part = ucs2Units, ucs2PartUnits
 		if ref16 {
 			part = ucs2PartUnits16
@@ -62,9 +81,11 @@ func SplitText(text string, ref uint16, ref16 bool) (Alphabet, []UserData, error
 		for _, r := range text {
 			total += cost(r)
 		}
+	default:
+		return nil, fmt.Errorf("split text: %w: alphabet %d is not a text alphabet (use SplitData for 8-bit)", ErrInvalid, alpha)
 	}
 	if total <= single {
-		return alpha, []UserData{{Text: text}}, nil
+		return []UserData{{Text: text}}, nil
 	}
 	var texts []string
 	start, used := 0, 0
@@ -73,7 +94,7 @@ func SplitText(text string, ref uint16, ref16 bool) (Alphabet, []UserData, error
 		if used+c > part {
 			texts = append(texts, text[start:i])
 			if len(texts) == maxParts {
-				return 0, nil, fmt.Errorf("split text: %w: %d units need more than %d parts of %d", ErrTooManyParts, total, maxParts, part)
+				return nil, fmt.Errorf("split text: %w: %d units need more than %d parts of %d", ErrTooManyParts, total, maxParts, part)
 			}
 			start, used = i, 0
 		}
@@ -88,7 +109,7 @@ func SplitText(text string, ref uint16, ref16 bool) (Alphabet, []UserData, error
 		}
 		parts[i] = UserData{Header: []InformationElement{ConcatIE(c)}, Text: t}
 	}
-	return alpha, parts, nil
+	return parts, nil
 }
 
 // SplitData splits 8-bit data into the user data of one or more SMS: one

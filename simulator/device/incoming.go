@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/pdu"
 )
@@ -92,7 +91,7 @@ func (d *Device) buildIncomingLocked(in IncomingSMS) ([]incomingPart, error) {
 		}
 	case "ucs2":
 		alpha = pdu.AlphabetUCS2
-		uds, err = splitUCS2(in.Text, ref, in.Ref16)
+		uds, err = pdu.SplitTextAs(in.Text, pdu.AlphabetUCS2, ref, in.Ref16)
 	case "8bit":
 		alpha = pdu.Alphabet8Bit
 		uds, err = pdu.SplitData(in.Data, ref, in.Ref16)
@@ -177,38 +176,6 @@ func deliveryOrder(order []int, n int) ([]int, error) {
 		out[i] = o - 1
 	}
 	return out, nil
-}
-
-// splitUCS2 splits text into UCS-2 user data: one part of up to 70 UTF-16
-// code units, else parts of 67 (66 with a 16-bit reference) with a
-// concatenation IE, never splitting a surrogate pair.
-func splitUCS2(text string, ref uint16, ref16 bool) ([]pdu.UserData, error) {
-	units := utf16.Encode([]rune(text))
-	if len(units) <= 70 {
-		return []pdu.UserData{{Text: text}}, nil
-	}
-	per := 67
-	if ref16 {
-		per = 66
-	}
-	var chunks []string
-	for len(units) > 0 {
-		n := min(per, len(units))
-		if n < len(units) && utf16.IsSurrogate(rune(units[n-1])) && units[n-1] < 0xDC00 {
-			n-- // keep the high surrogate with its low one
-		}
-		chunks = append(chunks, string(utf16.Decode(units[:n])))
-		units = units[n:]
-	}
-	if len(chunks) > 255 {
-		return nil, fmt.Errorf("device: %d UCS-2 parts: %w", len(chunks), pdu.ErrTooManyParts)
-	}
-	uds := make([]pdu.UserData, len(chunks))
-	for i, c := range chunks {
-		ie := pdu.ConcatIE(pdu.Concat{Ref: ref, Total: len(chunks), Seq: i + 1, Ref16: ref16})
-		uds[i] = pdu.UserData{Header: []pdu.InformationElement{ie}, Text: c}
-	}
-	return uds, nil
 }
 
 type routing int
