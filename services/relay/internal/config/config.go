@@ -20,7 +20,7 @@ import (
 )
 
 // DefaultMetricsListen is the address of the metrics and health endpoint.
-const DefaultMetricsListen = ":8081"
+const DefaultMetricsListen = ":9101"
 
 // Config is the relay's validated configuration.
 type Config struct {

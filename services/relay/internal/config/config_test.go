@@ -25,7 +25,7 @@ func TestDefaults(t *testing.T) {
 		Device: "/dev/ttyUSB2", Baud: 115200, Listen: ":8080",
 		HeartbeatTimeout: 5 * time.Second, Sentinel: "<heartbeat>",
 		SentinelHold: 100 * time.Millisecond, WriteTimeout: 5 * time.Second,
-		MetricsListen: ":8081",
+		MetricsListen: ":9101",
 	}
 	if c != want {
 		t.Fatalf("got %+v\nwant %+v", c, want)
