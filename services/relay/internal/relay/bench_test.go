@@ -24,10 +24,11 @@ import (
 // benchRelay runs a relay in front of the device at link, logging in full
 // to a file (real write system calls), and returns its address.
 func benchRelay(b *testing.B, link string) string {
-	return benchRelayPending(b, link, 0)
+	addr, _ := benchRelayPending(b, link, 0)
+	return addr
 }
 
-func benchRelayPending(b *testing.B, link string, maxPending int) string {
+func benchRelayPending(b *testing.B, link string, maxPending int) (string, *tracelog.Logger) {
 	b.Helper()
 	f, err := os.Create(filepath.Join(b.TempDir(), "relay.log"))
 	if err != nil {
@@ -60,7 +61,7 @@ func benchRelayPending(b *testing.B, link string, maxPending int) string {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	return ln.Addr().String()
+	return ln.Addr().String(), log
 }
 
 // roundTrips times n `AT\r` → `OK` exchanges on rw and returns the durations.
@@ -146,7 +147,7 @@ func BenchmarkThroughput(b *testing.B) {
 	defer func() { modem.Close(); echo.Wait() }()
 	// Unpaced, the pty runs at tens of MB/s: allow a deep queue so that a
 	// scheduling hiccup of the client does not count as a slow client.
-	addr := benchRelayPending(b, link, 64<<20)
+	addr, log := benchRelayPending(b, link, 64<<20)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)
@@ -178,4 +179,7 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	wg.Wait()
+	b.StopTimer()
+	log.Flush()
+	b.ReportMetric(float64(log.Dropped()), "log-lines-dropped")
 }
