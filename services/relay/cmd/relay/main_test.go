@@ -220,3 +220,86 @@ func TestHealthcheckWithoutRelay(t *testing.T) {
 		t.Fatalf("exit %d, %s", code, out)
 	}
 }
+
+// TestStalledStdoutDoesNotStopRelaying runs the binary with stdout on a pipe
+// that nobody reads: relaying goes on at full speed, and once stdout is read
+// again the log says how many lines were dropped.
+func TestStalledStdoutDoesNotStopRelaying(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "ttyUSB2")
+	modem, err := ptylink.Open(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoDone := make(chan struct{})
+	go func() { defer close(echoDone); _, _ = io.Copy(modem, modem) }()
+	defer func() { modem.Close(); <-echoDone }()
+
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	cmd := exec.Command(binary, "-device", link, "-listen", "127.0.0.1:0", "-metrics-listen", "", "-heartbeat-timeout", "1h")
+	cmd.Stdout = pw
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	br := bufio.NewReader(pr)
+	reRelay := regexp.MustCompile(`to clients on (\S+) `)
+	var addr string
+	for opened := false; addr == "" || !opened; {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("relay log ended: %v", err)
+		}
+		if m := reRelay.FindStringSubmatch(line); m != nil {
+			addr = m[1]
+		}
+		opened = opened || strings.Contains(line, "Serial device opened successfully")
+	}
+	// From here on nobody reads stdout.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const total = 4 << 20
+	chunk := []byte(strings.Repeat("AT+CSQ\r\n", 512))
+	writeErr := make(chan error, 1)
+	go func() {
+		for sent := 0; sent < total; sent += len(chunk) {
+			if _, err := c.Write(chunk); err != nil {
+				writeErr <- err
+				return
+			}
+		}
+		writeErr <- nil
+	}()
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if n, err := io.CopyN(io.Discard, c, total); err != nil {
+		t.Fatalf("relayed %d of %d bytes with stdout stalled: %v", n, total, err)
+	}
+	if err := <-writeErr; err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	m := regexp.MustCompile(`Log output too slow: dropped (\d+) log lines`).FindAllSubmatch(rest, -1)
+	if len(m) == 0 {
+		t.Fatalf("no drop report in %d bytes of log", len(rest))
+	}
+	if !strings.HasSuffix(string(rest), "Shut down\n") {
+		t.Fatalf("log does not end with the shutdown: %q", rest[max(0, len(rest)-200):])
+	}
+}
