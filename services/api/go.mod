@@ -1,3 +1,15 @@
 module github.com/sim-modem-api/sim-modem-api/services/api
 
 go 1.25.0
+
+require (
+	github.com/sim-modem-api/sim-modem-api/modem v0.0.0
+	github.com/sim-modem-api/sim-modem-api/services/relay v0.0.0
+	go.uber.org/goleak v1.3.0
+)
+
+replace github.com/sim-modem-api/sim-modem-api/modem => ../../modem
+
+replace github.com/sim-modem-api/sim-modem-api/services/relay => ../relay
+
+replace github.com/sim-modem-api/sim-modem-api/simulator => ../../simulator

@@ -1,0 +1,231 @@
+// Package config reads the api's configuration from flags and API_*
+// environment variables (a flag on the command line wins over its variable,
+// which wins over the default) and validates it at start, naming the flag
+// or variable of every bad value.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
+)
+
+// Config is the validated configuration.
+type Config struct {
+	Listen            string
+	RelayAddr         string
+	DataDir           string
+	Keys              []string
+	AdminKeys         []string
+	Heartbeat         time.Duration
+	Sentinel          string
+	SMSC              string
+	DefaultCountry    string // calling code digits, "" for none
+	Pacing            time.Duration
+	CommandTimeout    time.Duration
+	SMSTimeout        time.Duration
+	USSDTimeout       time.Duration
+	PollInterval      time.Duration
+	QueueSize         int
+	BodyLimit         int
+	ReconnectMin      time.Duration
+	ReconnectMax      time.Duration
+	LogLevel          string
+	RequestTimeout    time.Duration
+	StatusReportOnSMS bool // the original endpoint's status report request
+}
+
+// entry is one setting: flag name, env name, default, help, and where its
+// value came from.
+type entry struct {
+	flag, env, def, help string
+	value                string
+	source               string
+}
+
+func (e *entry) String() string { return e.value }
+func (e *entry) Set(s string) error {
+	e.value, e.source = s, "flag -"+e.flag
+	return nil
+}
+
+func newEntries() []*entry {
+	return []*entry{
+		{flag: "listen", env: "API_LISTEN", def: ":8090", help: "HTTP listen address"},
+		{flag: "relay-addr", env: "API_RELAY_ADDR", def: "127.0.0.1:8080", help: "the relay's TCP address"},
+		{flag: "data-dir", env: "API_DATA_DIR", def: "./data", help: "directory for generated keys and future state"},
+		{flag: "keys", env: "API_KEYS", def: "", help: "comma-separated bearer keys (user role)"},
+		{flag: "admin-keys", env: "API_ADMIN_KEYS", def: "", help: "comma-separated bearer keys (admin role: raw AT, PIN)"},
+		{flag: "heartbeat", env: "API_HEARTBEAT", def: "2s", help: "heartbeat period towards the relay"},
+		{flag: "heartbeat-sentinel", env: "API_HEARTBEAT_SENTINEL", def: protocol.DefaultSentinel, help: "heartbeat sentinel (as the relay's)"},
+		{flag: "smsc", env: "API_SMSC", def: "", help: "SMSC number written into every PDU (+E.164); empty uses the modem's (AT+CSCA)"},
+		{flag: "default-country", env: "API_DEFAULT_COUNTRY", def: "", help: "calling code for national numbers (e.g. 43); empty refuses national numbers"},
+		{flag: "sms-pacing", env: "API_SMS_PACING", def: "3.5s", help: "least time between two SMS bodies"},
+		{flag: "command-timeout", env: "API_COMMAND_TIMEOUT", def: "3s", help: "timeout of one AT command"},
+		{flag: "sms-timeout", env: "API_SMS_TIMEOUT", def: "10s", help: "timeout from an SMS body to its result"},
+		{flag: "ussd-timeout", env: "API_USSD_TIMEOUT", def: "15s", help: "timeout for the network's USSD answer"},
+		{flag: "poll-interval", env: "API_POLL_INTERVAL", def: "10s", help: "status snapshot refresh period"},
+		{flag: "queue-size", env: "API_QUEUE_SIZE", def: "64", help: "modem jobs waiting at most; more are refused with 429"},
+		{flag: "body-limit", env: "API_BODY_LIMIT", def: "65536", help: "request body limit in bytes"},
+		{flag: "reconnect-min", env: "API_RECONNECT_MIN", def: "200ms", help: "first reconnect delay (doubles up to reconnect-max)"},
+		{flag: "reconnect-max", env: "API_RECONNECT_MAX", def: "10s", help: "longest reconnect delay"},
+		{flag: "log-level", env: "API_LOG_LEVEL", def: "info", help: "debug, info, warn, error"},
+		{flag: "request-timeout", env: "API_REQUEST_TIMEOUT", def: "30s", help: "how long an HTTP request waits for its modem job (the job still completes)"},
+		{flag: "original-status-report", env: "API_ORIGINAL_STATUS_REPORT", def: "true", help: "request a status report on SMS sent through the original POST /sms"},
+	}
+}
+
+// Parse reads args (without the program name) and the environment.
+// Errors name every bad value, one per line.
+func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	entries := newEntries()
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	fs.SetOutput(out)
+	for _, e := range entries {
+		e.value, e.source = e.def, "default"
+		if v := getenv(e.env); v != "" {
+			e.value, e.source = v, "env "+e.env
+		}
+		fs.Var(e, e.flag, e.help+" (env "+e.env+", default "+strconv.Quote(e.def)+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	get := map[string]*entry{}
+	for _, e := range entries {
+		get[e.flag] = e
+	}
+	var errs []error
+	bad := func(name, want string) {
+		e := get[name]
+		errs = append(errs, fmt.Errorf("invalid %s=%q (%s): want %s", e.env, e.value, e.source, want))
+	}
+	dur := func(name string, min time.Duration) time.Duration {
+		v := get[name].value
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			if ms, err2 := strconv.Atoi(v); err2 == nil {
+				d, err = time.Duration(ms)*time.Millisecond, nil
+			}
+		}
+		if err != nil || d < min {
+			bad(name, fmt.Sprintf("a duration of at least %v, e.g. 2s or 1500ms", min))
+		}
+		return d
+	}
+	num := func(name string, min, max int) int {
+		n, err := strconv.Atoi(get[name].value)
+		if err != nil || n < min || n > max {
+			bad(name, fmt.Sprintf("a whole number between %d and %d", min, max))
+		}
+		return n
+	}
+	addr := func(name string, allowEmptyHost bool) string {
+		v := get[name].value
+		host, port, err := net.SplitHostPort(v)
+		if err != nil || port == "" || (!allowEmptyHost && host == "") {
+			bad(name, "host:port, e.g. 127.0.0.1:8080")
+		}
+		return v
+	}
+	c := &Config{
+		Listen:         addr("listen", true),
+		RelayAddr:      addr("relay-addr", false),
+		DataDir:        get["data-dir"].value,
+		Keys:           splitKeys(get["keys"].value),
+		AdminKeys:      splitKeys(get["admin-keys"].value),
+		Heartbeat:      dur("heartbeat", 10*time.Millisecond),
+		Sentinel:       get["heartbeat-sentinel"].value,
+		SMSC:           strings.TrimSpace(get["smsc"].value),
+		DefaultCountry: strings.TrimPrefix(strings.TrimSpace(get["default-country"].value), "+"),
+		Pacing:         dur("sms-pacing", 0),
+		CommandTimeout: dur("command-timeout", 10*time.Millisecond),
+		SMSTimeout:     dur("sms-timeout", 10*time.Millisecond),
+		USSDTimeout:    dur("ussd-timeout", 10*time.Millisecond),
+		PollInterval:   dur("poll-interval", 100*time.Millisecond),
+		QueueSize:      num("queue-size", 1, 100000),
+		BodyLimit:      num("body-limit", 1024, 16<<20),
+		ReconnectMin:   dur("reconnect-min", time.Millisecond),
+		ReconnectMax:   dur("reconnect-max", time.Millisecond),
+		LogLevel:       strings.ToLower(get["log-level"].value),
+		RequestTimeout: dur("request-timeout", 10*time.Millisecond),
+	}
+	if c.DataDir == "" {
+		bad("data-dir", "a directory path")
+	}
+	if c.Heartbeat >= protocol.DefaultHeartbeatTimeout {
+		bad("heartbeat", "less than the relay's 5s heartbeat timeout")
+	}
+	if n := len(c.Sentinel); n < 1 || n > 64 {
+		bad("heartbeat-sentinel", "1 to 64 bytes")
+	}
+	if c.SMSC != "" && !isE164(c.SMSC) {
+		bad("smsc", "an international number like +4365009000000")
+	}
+	if c.DefaultCountry != "" && !isDigits(c.DefaultCountry, 1, 3) {
+		bad("default-country", "a country calling code of 1 to 3 digits, e.g. 43")
+	}
+	if c.ReconnectMax < c.ReconnectMin {
+		bad("reconnect-max", "at least reconnect-min")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level", "debug, info, warn or error")
+	}
+	switch v := strings.ToLower(get["original-status-report"].value); v {
+	case "true", "1", "yes":
+		c.StatusReportOnSMS = true
+	case "false", "0", "no":
+	default:
+		bad("original-status-report", "true or false")
+	}
+	for _, k := range append(append([]string{}, c.Keys...), c.AdminKeys...) {
+		if len(k) < 16 {
+			errs = append(errs, fmt.Errorf("invalid API_KEYS/API_ADMIN_KEYS: every key needs at least 16 characters"))
+			break
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// FromOS parses os.Args and the process environment.
+func FromOS() (*Config, error) { return Parse(os.Args[1:], os.Getenv, os.Stderr) }
+
+func splitKeys(s string) []string {
+	var out []string
+	for _, k := range strings.Split(s, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func isE164(s string) bool { return strings.HasPrefix(s, "+") && isDigits(s[1:], 3, 15) }
+
+func isDigits(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,5 @@
+package scheduler
+
+import "runtime"
+
+func waitABit() { runtime.Gosched() }
