@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -23,7 +25,9 @@ type fakeModem struct {
 	conn    net.Conn
 	respond func(line string) string
 	echo    bool
+	hang    atomic.Bool // swallow all input, answer nothing
 	done    chan struct{}
+	in      chan []byte // what the line reader hands the interpreter
 
 	mu    sync.Mutex
 	lines []string // command lines and prompt inputs received
@@ -45,7 +49,8 @@ const heartbeat = "<heartbeat>"
 
 func newFake(t testing.TB, respond func(line string) string) (*fakeModem, net.Conn) {
 	a, b := net.Pipe()
-	m := &fakeModem{t: t, conn: b, respond: respond, done: make(chan struct{}), s7: 50}
+	m := &fakeModem{t: t, conn: b, respond: respond, done: make(chan struct{}), s7: 50, in: make(chan []byte, 1024)}
+	go m.readLoop()
 	go m.serve()
 	t.Cleanup(func() {
 		_ = b.Close()
@@ -57,19 +62,19 @@ func newFake(t testing.TB, respond func(line string) string) (*fakeModem, net.Co
 // start returns an engine on a fake modem; the engine is closed at cleanup.
 func start(t testing.TB, respond func(line string) string, opts ...Option) (*Engine, *fakeModem) {
 	m, conn := newFake(t, respond)
-	opts = append([]Option{WithDefaultHandler(func(URC) {})}, opts...)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts = append([]Option{WithDefaultHandler(func(URC) {}), WithLogger(quiet)}, opts...)
 	e := New(context.Background(), conn, opts...)
 	t.Cleanup(func() { _ = e.Close() })
 	return e, m
 }
 
-func (m *fakeModem) serve() {
-	defer close(m.done)
-	buf := make([]byte, 1024)
-	var line []byte
-	var pending []byte // input that may start a heartbeat
-	prompt := false
+// readLoop buffers the input, as a UART or a socket does: the engine's
+// writes never wait for the interpreter.
+func (m *fakeModem) readLoop() {
+	defer close(m.in)
 	for {
+		buf := make([]byte, 1024)
 		n, err := m.conn.Read(buf)
 		if err != nil {
 			return
@@ -77,7 +82,22 @@ func (m *fakeModem) serve() {
 		m.mu.Lock()
 		m.raw = append(m.raw, buf[:n]...)
 		m.mu.Unlock()
-		pending = append(pending, buf[:n]...)
+		m.in <- buf[:n]
+	}
+}
+
+// serve is the command interpreter.
+func (m *fakeModem) serve() {
+	defer close(m.done)
+	var line []byte
+	var pending []byte // input that may start a heartbeat
+	prompt := false
+	for chunk := range m.in {
+		if m.hang.Load() {
+			line, prompt = line[:0], false
+			continue
+		}
+		pending = append(pending, chunk...)
 		pending = []byte(strings.ReplaceAll(string(pending), heartbeat, ""))
 		// Keep a possible heartbeat prefix back.
 		keep := 0
