@@ -8,6 +8,8 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
+require github.com/sim-modem-api/sim-modem-api/simulator v0.0.0
+
 replace github.com/sim-modem-api/sim-modem-api/modem => ../../modem
 
 replace github.com/sim-modem-api/sim-modem-api/services/relay => ../relay
