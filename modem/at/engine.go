@@ -222,9 +222,11 @@ func (e *Engine) promptWanted() bool {
 
 // handleToken classifies one line or prompt. e.mu is held.
 //
-// A line that began before the current command line was sent cannot be
-// part of its response (noise, the tail of a URC, a late answer); it is
-// handled as if no command were in flight. Otherwise, in order: the echo
+// A response in V1 framing starts with CR LF (or with the echo of the
+// command line), so a line that began, or whose preceding terminator
+// came, before the current command line was sent cannot be part of its
+// response (noise written after the previous answer, the tail of a URC, a
+// late answer); it is handled as if no command were in flight. Otherwise, in order: the echo
 // of the command line (or SMS body) is skipped; a final result code ends
 // the command; an information line named like one of the command's
 // extended commands belongs to the response ("+CREG: 0,1" to AT+CREG?);
@@ -232,7 +234,13 @@ func (e *Engine) promptWanted() bool {
 // AT+CSQ); anything else is information text.
 func (e *Engine) handleToken(t token, now time.Time) {
 	cur := e.cur
-	if cur != nil && t.tag != e.epoch {
+	if cur != nil && (t.tag != e.epoch || t.termTag != e.epoch) {
+		// Not framed by this command's response. Only its echo may come
+		// first thing after the command line.
+		if t.kind == tokLine && t.tag == e.epoch && !cur.echoed && strings.EqualFold(trim(t.text), cur.line) {
+			cur.echoed = true
+			return
+		}
 		cur = nil
 	}
 	if t.kind == tokPrompt {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // ztE answers like the MF831 with echo off and CMEE=2.
@@ -366,5 +367,25 @@ func TestContextEndsEngine(t *testing.T) {
 	<-e.Done()
 	if err := e.Err(); !errors.Is(err, ErrClosed) {
 		t.Errorf("Err() = %v", err)
+	}
+}
+
+// TestNoiseFramingRace drives the classifier directly with the worst
+// chunking: the LF of the previous final arrives after the next command
+// was sent, followed by noise, then the real answer.
+func TestNoiseFramingRace(t *testing.T) {
+	e := bareEngine()
+	a := &request{line: "AT+CSQ", names: []string{"+CSQ"}, done: make(chan struct{})}
+	e.epoch, e.cur = 1, a
+	e.process([]byte("\r\n+CSQ: 20,99\r\n\r\nOK\r"), time.Time{})
+	b := &request{line: "AT+CGMI", done: make(chan struct{})}
+	e.epoch, e.cur = 2, b
+	e.process([]byte("\n\x91\xef"), time.Time{})
+	e.process([]byte("\r\nZTE CORPORATION\r\n\r\nOK\r\n"), time.Time{})
+	if !slices.Equal(a.lines, []string{"+CSQ: 20,99"}) || !slices.Equal(b.lines, []string{"ZTE CORPORATION"}) {
+		t.Fatalf("a %q, b %q", a.lines, b.lines)
+	}
+	if len(e.queue) != 1 || e.queue[0].Line != "\x91\xef" {
+		t.Fatalf("noise not reported: %+v", e.queue)
 	}
 }

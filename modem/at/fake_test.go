@@ -2,7 +2,6 @@ package at
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -251,7 +250,3 @@ func ctx5(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
-
-var errTest = errors.New("test")
-
-var _ io.ReadWriter = (net.Conn)(nil)

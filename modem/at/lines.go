@@ -19,9 +19,11 @@ type token struct {
 	kind tokenKind
 	text []byte
 	// tag is the splitter tag in effect when the first byte of the line
-	// arrived; the engine uses it to tell lines that began before the
-	// current command was sent.
-	tag uint64
+	// arrived, termTag the one in effect when the terminator before it
+	// arrived (0 at the start of the stream). The engine tags bytes with
+	// the command they may answer, so it can tell lines that began, or
+	// whose framing began, before the command was sent.
+	tag, termTag uint64
 }
 
 // splitter cuts a byte stream into lines. CR and LF both end a line, so
@@ -31,9 +33,12 @@ type token struct {
 // is dropped. With prompt set, "> " at the start of a line is emitted as
 // a prompt token at once, since the modem sends no terminator after it.
 type splitter struct {
-	buf    []byte
-	tag    uint64 // tag of the line in buf
-	prompt bool   // recognise the "> " prompt
+	buf      []byte
+	tag      uint64 // tag of the line in buf
+	termTag  uint64 // tag of the terminator before the line in buf
+	lastTerm uint64 // tag of the last terminator seen (the CR of a CR LF)
+	afterCR  bool   // the last byte was CR
+	prompt   bool   // recognise the "> " prompt
 }
 
 // feed splits p, calling emit for each complete line or prompt. tag is
@@ -43,22 +48,30 @@ func (s *splitter) feed(p []byte, tag uint64, emit func(token)) {
 		switch c {
 		case '\r', '\n':
 			if len(s.buf) > 0 {
-				emit(token{kind: tokLine, text: s.buf, tag: s.tag})
+				emit(token{kind: tokLine, text: s.buf, tag: s.tag, termTag: s.termTag})
 				s.buf = s.buf[:0]
 			}
+			if c == '\r' || !s.afterCR {
+				// The LF of a CR LF belongs to the CR: if a command is
+				// sent between the two, the LF does not frame it.
+				s.lastTerm = tag
+			}
+			s.afterCR = c == '\r'
 			continue
 		}
+		s.afterCR = false
 		if len(s.buf) == 0 {
-			s.tag = tag
+			s.tag, s.termTag = tag, s.lastTerm
 		}
 		s.buf = append(s.buf, c)
 		switch {
 		case s.prompt && len(s.buf) == 2 && s.buf[0] == '>' && c == ' ':
-			emit(token{kind: tokPrompt, text: s.buf, tag: s.tag})
+			emit(token{kind: tokPrompt, text: s.buf, tag: s.tag, termTag: s.termTag})
 			s.buf = s.buf[:0]
 		case len(s.buf) >= maxLine:
-			emit(token{kind: tokLine, text: s.buf, tag: s.tag})
+			emit(token{kind: tokLine, text: s.buf, tag: s.tag, termTag: s.termTag})
 			s.buf = s.buf[:0]
+			s.lastTerm = tag // an overlong line is cut as if terminated
 		}
 	}
 }
