@@ -262,9 +262,13 @@ func (e *Engine) handleToken(t token, now time.Time) {
 	}
 	if u := e.pduURC; u != nil {
 		e.pduURC = nil
-		u.PDU, u.Time = line, now
+		if fin, _ := parseFinal(line); !fin {
+			u.PDU, u.Time = line, now
+			e.enqueue(*u)
+			return
+		}
+		// A final result code is no PDU: the URC came without one.
 		e.enqueue(*u)
-		return
 	}
 	if cur != nil && e.response(cur, line) {
 		return

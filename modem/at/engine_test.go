@@ -389,3 +389,17 @@ func TestNoiseFramingRace(t *testing.T) {
 		t.Fatalf("noise not reported: %+v", e.queue)
 	}
 }
+
+func TestTwoLineURCWithoutSecondLine(t *testing.T) {
+	e, _ := start(t, func(l string) string {
+		return "\r\n+CMT: ,23\r\n\r\nOK\r\n" // broken: no PDU line
+	})
+	rec := newRecorder()
+	e.Handle("+CMT", rec.handle)
+	if _, err := e.Command(ctx5(t), "+CSQ"); err != nil {
+		t.Fatalf("the final was taken for a PDU: %v", err)
+	}
+	if u := rec.next(t); u.Name != "+CMT" || u.PDU != "" {
+		t.Errorf("URC %+v", u)
+	}
+}
