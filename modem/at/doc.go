@@ -11,8 +11,10 @@
 // +CME ERROR and +CMS ERROR end it; lines named like one of its extended
 // commands belong to it; lines named like a recognised URC (StandardURCs,
 // WithURC, Handle) are URCs, even in the middle of a response; anything
-// else is information text. Lines that began before the command was sent
-// (noise, a URC's tail) never belong to it. URCs, two-line ones with their
+// else is information text. A response in V1 framing starts with CR LF or
+// the echo, so lines that began, or whose framing CR began, before the
+// command was sent (noise after the previous answer, a URC's tail) never
+// belong to it. URCs, two-line ones with their
 // PDU line, go to a queue that a dispatcher goroutine delivers to the
 // handlers, so a slow handler never stalls reading. Lines that belong to
 // nothing reach the default handler (logged by default): nothing is
@@ -38,5 +40,8 @@
 // a later command; late lines go to the default handler marked Late. If
 // the probe goes unanswered the command fails with ErrOutOfSync, unsent.
 //
-// Only verbose result codes (ATV1, the default) are understood.
+// Limits: only verbose result codes (ATV1, the default) are understood.
+// A URC named like the command in flight is taken as its information
+// text (a "+CREG: 1" URC during AT+CREG=2 lands in that command's
+// response); the engine cannot tell them apart by name alone.
 package at

@@ -15,7 +15,8 @@ import (
 type TraceFunc func(dir, data string)
 
 // Trace wraps rw so that every line read and every write is passed to f.
-// It is the decorator behind WithTrace and WithTraceLogger and composes
+// It is the decorator behind WithTrace and WithTraceFunc (use LoggerTrace
+// for slog) and composes
 // with any io.ReadWriter: the engine itself knows nothing about tracing.
 // Read data is reported per line, terminators included; an incomplete
 // line is reported when it completes, the "> " prompt at once. Closing
