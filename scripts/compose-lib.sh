@@ -48,9 +48,9 @@ at_expect() {
 	local deadline=$((SECONDS + limit))
 	AT_REPLY=
 	while [ "$SECONDS" -lt "$deadline" ]; do
+		# a line at a time; a prompt ("> ", no newline) arrives at the timeout
 		chunk=
-		IFS= read -r -d '' -n 512 -t 0.5 chunk <&3 || true
-		AT_REPLY+=$chunk
+		if IFS= read -r -t 0.5 chunk <&3; then AT_REPLY+=$chunk$'\n'; else AT_REPLY+=$chunk; fi
 		# shellcheck disable=SC2053 # PATTERN is a glob on purpose
 		if [[ $AT_REPLY == $pattern ]]; then return 0; fi
 		case $AT_REPLY in *ERROR*) die "modem answered an error: $(printf '%q' "$AT_REPLY")" ;; esac
