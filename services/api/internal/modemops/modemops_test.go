@@ -94,9 +94,12 @@ func TestSendRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts, err := r.ops.Send(ctx, r.e, p)
+		parts, xs, err := r.ops.Send(ctx, r.e, p)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(xs) != len(parts) || xs[0].Final != "OK" {
+			t.Fatalf("exchanges %+v", xs)
 		}
 		sent := r.d.Sent()
 		got := sent[len(sent)-1]
@@ -123,7 +126,7 @@ func TestSendModemErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = r.ops.Send(ctx, r.e, p)
+	_, _, err = r.ops.Send(ctx, r.e, p)
 	var cms *at.CMSError
 	var se *SendError
 	if !errors.As(err, &cms) || cms.Code != 331 || !errors.As(err, &se) || se.Failed != 1 {

@@ -116,23 +116,28 @@ func (e *SendError) Unwrap() error { return e.Err }
 // Send sends the parts one by one, at least Pacing apart between bodies.
 // The job is never interrupted between a command and its body; if a part
 // fails the rest are not sent.
-func (o *Ops) Send(ctx context.Context, e AT, p *PreparedSMS) ([]Part, error) {
+// The exchanges are the transcript of the commands sent.
+func (o *Ops) Send(ctx context.Context, e AT, p *PreparedSMS) ([]Part, []Exchange, error) {
 	var sent []Part
+	var xs []Exchange
 	for i, body := range p.PDUs {
 		if err := o.pace(ctx); err != nil {
-			return sent, &SendError{Sent: sent, Failed: i + 1, Err: err}
+			return sent, xs, &SendError{Sent: sent, Failed: i + 1, Err: err}
 		}
 		if strings.Contains(body, o.cfg.Sentinel) && o.cfg.Sentinel != "" {
-			return sent, &SendError{Sent: sent, Failed: i + 1, Err: errors.New("PDU contains the heartbeat sentinel")} // impossible for hex; kept as a guard
+			return sent, xs, &SendError{Sent: sent, Failed: i + 1, Err: errors.New("PDU contains the heartbeat sentinel")} // impossible for hex; kept as a guard
 		}
-		r, err := e.SMSCommand(ctx, "+CMGS="+strconv.Itoa(p.Lengths[i]), body,
-			at.Timeout(o.cfg.CommandTimeout), at.BodyTimeout(o.cfg.SMSTimeout))
+		cmd := "+CMGS=" + strconv.Itoa(p.Lengths[i])
+		x := Exchange{Command: "AT" + cmd, Body: body, StartedAt: time.Now().UTC()}
+		r, err := e.SMSCommand(ctx, cmd, body, at.Timeout(o.cfg.CommandTimeout), at.BodyTimeout(o.cfg.SMSTimeout))
 		o.mu.Lock()
 		o.lastBody = time.Now()
 		o.mu.Unlock()
+		x.FinishedAt, x.Response, x.Final = time.Now().UTC(), append([]string{}, r.Lines...), FinalText(err)
+		xs = append(xs, x)
 		if err != nil {
 			o.cfg.OnPart(FailureReason(err))
-			return sent, &SendError{Sent: sent, Failed: i + 1, Err: err}
+			return sent, xs, &SendError{Sent: sent, Failed: i + 1, Err: err}
 		}
 		mr := -1
 		if v, ok := r.Value("+CMGS"); ok {
@@ -143,7 +148,7 @@ func (o *Ops) Send(ctx context.Context, e AT, p *PreparedSMS) ([]Part, error) {
 		o.cfg.OnPart("")
 		sent = append(sent, Part{Seq: i + 1, Reference: mr})
 	}
-	return sent, nil
+	return sent, xs, nil
 }
 
 func (o *Ops) pace(ctx context.Context) error {

@@ -1,0 +1,175 @@
+// Command api is the high-level HTTP API over the relay: send SMS, modem
+// status and diagnostics, USSD, PIN, raw AT for admins, the original REST
+// server's endpoints, and metrics. See services/api/README.md.
+//
+//	api [flags]            serve (flags and API_* env: api -h)
+//	api healthcheck        GET /healthz of the configured listener; exit 0 or 1
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/apikeys"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/config"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/events"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/httpapi"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/relayconn"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) }
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(args[1:], getenv, stderr)
+	}
+	cfg, err := config.Parse(args, getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		for _, l := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(stderr, "api:", l)
+		}
+		return 2
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	keys, generated, err := apikeys.Load(cfg.Keys, cfg.AdminKeys, cfg.DataDir)
+	if err != nil {
+		fmt.Fprintln(stderr, "api:", err)
+		return 2
+	}
+	if generated != "" {
+		fmt.Fprintf(stdout, "api: no API key configured; generated an admin key, stored in %s (shown only this once):\n\n    %s\n\n",
+			cfg.DataDir+"/"+apikeys.FileName, generated)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	var pl *poller.Poller
+	m := metrics.New(func() *poller.Snapshot { return pl.Snapshot() })
+	disp := events.New(log, m.URC)
+	ops := modemops.New(modemops.Config{
+		SMSC: cfg.SMSC, Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout,
+		USSDTimeout: cfg.USSDTimeout, Sentinel: cfg.Sentinel, Logger: log, OnPart: m.Part,
+	})
+	disp.Subscribe("+CUSD", ops.HandleURC)
+
+	engineOpts := []at.Option{at.WithTimeout(cfg.CommandTimeout), at.WithSMSTimeout(cfg.SMSTimeout), at.WithObserver(m.ObserveAT)}
+	if level <= slog.LevelDebug {
+		engineOpts = append(engineOpts, at.WithTraceFunc(at.LoggerTrace(log)))
+	}
+	var readyCount int
+	sess := relayconn.New(relayconn.Config{
+		Addr: cfg.RelayAddr, Sentinel: cfg.Sentinel, Heartbeat: cfg.Heartbeat,
+		BackoffMin: cfg.ReconnectMin, BackoffMax: cfg.ReconnectMax, EngineOptions: engineOpts,
+		Init:   func(ctx context.Context, e *at.Engine) error { return ops.Init(ctx, e) },
+		OnURC:  disp.Dispatch,
+		Logger: log,
+		OnReady: func(ready bool) {
+			if ready {
+				m.RelayConnected.Set(1)
+				if readyCount++; readyCount > 1 {
+					m.RelayReconnects.Inc()
+				}
+				pl.Refresh()
+				return
+			}
+			m.RelayConnected.Set(0)
+			pl.Unreachable("relay session lost")
+		},
+		OnDisconnect: func(reason string) { m.RelayDisconnects.WithLabelValues(reason).Inc() },
+	})
+	sched := scheduler.New(cfg.QueueSize, func() (modemops.AT, error) {
+		e, err := sess.Engine()
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
+	}, func(n int) { m.QueueDepth.Set(float64(n)) })
+	m.QueueCapacity.Set(float64(sched.Capacity()))
+	pl = poller.New(sched, ops, cfg.PollInterval)
+
+	app := httpapi.New(httpapi.Deps{
+		Sched: sched, Ops: ops, Snapshot: pl.Snapshot, Refresh: pl.Refresh, Ready: sess.Ready, Keys: keys, Metrics: m, Log: log,
+		DefaultCountry: cfg.DefaultCountry, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
+		Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout, USSDTimeout: cfg.USSDTimeout,
+		Sentinel: cfg.Sentinel, OriginalStatusReport: cfg.StatusReportOnSMS,
+	})
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "api:", err)
+		return 1
+	}
+	log.Info("api listening", "addr", ln.Addr().String(), "relay", cfg.RelayAddr, "keys", keys.Len())
+
+	var wg sync.WaitGroup
+	bg := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	bg(sess.Run)
+	bg(sched.Run)
+	bg(pl.Run)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- app.Listener(ln) }()
+
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		log.Error("http server failed", "err", err)
+		code = 1
+		stop()
+	}
+	log.Info("shutting down")
+	_ = app.ShutdownWithTimeout(5 * time.Second)
+	stop()
+	wg.Wait()
+	return code
+}
+
+func healthcheck(args []string, getenv func(string) string, stderr io.Writer) int {
+	cfg, err := config.Parse(args, getenv, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "api healthcheck:", err)
+		return 1
+	}
+	host, port, _ := net.SplitHostPort(cfg.Listen)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		fmt.Fprintln(stderr, "api healthcheck:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "api healthcheck: status", resp.Status)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,171 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/relayconn"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
+)
+
+// FieldMessage is the error of one request field.
+type FieldMessage struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ModemError is the modem's error answer.
+type ModemError struct {
+	Type string `json:"type"` // cme, cms, error
+	Code int    `json:"code,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// Error is every error response's body.
+type Error struct {
+	Status  int            `json:"-"`
+	Code    string         `json:"code"`
+	Message string         `json:"error"`
+	Fields  []FieldMessage `json:"fields,omitempty"`
+	Modem   *ModemError    `json:"modemError,omitempty"`
+	// SentParts are the parts of an SMS that went out before a part failed.
+	SentParts []modemops.Part `json:"sentParts,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func badRequest(msg string, fields ...FieldMessage) *Error {
+	return &Error{Status: fiber.StatusBadRequest, Code: "bad_request", Message: msg, Fields: fields}
+}
+
+func invalid(fields ...FieldMessage) *Error {
+	msgs := make([]string, len(fields))
+	for i, f := range fields {
+		msgs[i] = f.Field + ": " + f.Message
+	}
+	return &Error{Status: fiber.StatusUnprocessableEntity, Code: "validation_failed", Message: strings.Join(msgs, "; "), Fields: fields}
+}
+
+// modemErr maps an error of a modem job to an HTTP error.
+func modemErr(err error) *Error {
+	var fe *modemops.FieldError
+	var cms *at.CMSError
+	var cme *at.CMEError
+	var se *modemops.SendError
+	var out *Error
+	switch {
+	case errors.As(err, &fe):
+		return invalid(FieldMessage{fe.Field, fe.Message})
+	case errors.Is(err, scheduler.ErrQueueFull):
+		return &Error{Status: fiber.StatusTooManyRequests, Code: "queue_full", Message: "the modem queue is full; retry later"}
+	case errors.Is(err, scheduler.ErrStopped):
+		return &Error{Status: fiber.StatusServiceUnavailable, Code: "shutting_down", Message: "the api is shutting down"}
+	case errors.Is(err, relayconn.ErrUnavailable):
+		out = &Error{Status: fiber.StatusServiceUnavailable, Code: "modem_unavailable", Message: err.Error()}
+	case errors.Is(err, at.ErrClosed), errors.Is(err, context.Canceled):
+		out = &Error{Status: fiber.StatusServiceUnavailable, Code: "modem_unavailable", Message: "the connection to the modem was lost: " + err.Error()}
+	case errors.Is(err, at.ErrDeadlineExceeded), errors.Is(err, at.ErrOutOfSync), errors.Is(err, modemops.ErrUSSDTimeout):
+		out = &Error{Status: fiber.StatusGatewayTimeout, Code: "modem_timeout", Message: err.Error()}
+	case errors.Is(err, context.DeadlineExceeded):
+		out = &Error{Status: fiber.StatusGatewayTimeout, Code: "request_timeout", Message: "the request timed out waiting for the modem; a job already started still completes"}
+	case errors.As(err, &cms):
+		out = &Error{Status: fiber.StatusBadGateway, Code: "network_refused", Message: err.Error(), Modem: &ModemError{Type: "cms", Code: cms.Code, Name: cms.Name}}
+	case errors.As(err, &cme):
+		out = &Error{Status: fiber.StatusBadGateway, Code: "modem_error", Message: err.Error(), Modem: &ModemError{Type: "cme", Code: cme.Code, Name: cme.Name}}
+		if cme.Code >= 10 && cme.Code <= 18 {
+			out.Status, out.Code = fiber.StatusConflict, "sim_not_ready"
+		}
+	case errors.Is(err, at.ErrError), errors.Is(err, at.ErrPrompt):
+		out = &Error{Status: fiber.StatusBadGateway, Code: "modem_error", Message: err.Error(), Modem: &ModemError{Type: "error"}}
+	default:
+		out = &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: err.Error()}
+	}
+	if errors.As(err, &se) {
+		out.SentParts = se.Sent
+	}
+	return out
+}
+
+// errorHandler renders every error as JSON.
+func errorHandler(c *fiber.Ctx, err error) error {
+	var e *Error
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &e):
+	case errors.As(err, &fe):
+		code := map[int]string{404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 400: "bad_request"}[fe.Code]
+		if code == "" {
+			code = "http_error"
+		}
+		e = &Error{Status: fe.Code, Code: code, Message: fe.Message}
+	default:
+		e = &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: err.Error()}
+	}
+	if e.Status == fiber.StatusTooManyRequests {
+		c.Set("Retry-After", "1")
+	}
+	if e.Status == fiber.StatusUnauthorized {
+		c.Set("WWW-Authenticate", `Bearer realm="sim-modem-api"`)
+	}
+	return c.Status(e.Status).JSON(e)
+}
+
+// decodeStrict decodes the body into v: one JSON object, no unknown
+// fields, nothing after it.
+func decodeStrict(c *fiber.Ctx, v any) error {
+	body := c.Body()
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return badRequest("empty body; want a JSON object")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			f := te.Field
+			if f == "" {
+				f = "(body)"
+			}
+			return badRequest(fmt.Sprintf("%s: must be a JSON %s", f, jsonType(te.Type.Kind().String())), FieldMessage{f, "must be a JSON " + jsonType(te.Type.Kind().String())})
+		case errors.As(err, &se):
+			return badRequest(fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, err))
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return badRequest("unknown field "+strconvQuote(f), FieldMessage{f, "unknown field"})
+		default:
+			return badRequest("malformed JSON: " + err.Error())
+		}
+	}
+	if dec.More() {
+		return badRequest("trailing data after the JSON object")
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err == nil {
+		return badRequest("trailing data after the JSON object")
+	}
+	return nil
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "struct", "map":
+		return "object"
+	case "slice", "array":
+		return "array"
+	}
+	return "number"
+}

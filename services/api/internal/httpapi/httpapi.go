@@ -1,0 +1,424 @@
+// Package httpapi is the api's HTTP interface (fiber): authentication by
+// bearer keys, strict JSON bodies with a size limit, the versioned /v1
+// endpoints, the original REST server's endpoints at their paths and with
+// their shapes, health, readiness, metrics and the OpenAPI document. Every
+// modem operation is a scheduler job.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/apikeys"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/phone"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// OpenAPI returns the embedded OpenAPI 3 document.
+func OpenAPI() []byte { return openAPI }
+
+// Deps are what the handlers use.
+type Deps struct {
+	Sched    *scheduler.Scheduler[modemops.AT]
+	Ops      *modemops.Ops
+	Snapshot func() *poller.Snapshot
+	Refresh  func()                // re-read status and identity (after a PIN entry)
+	Ready    func() (bool, string) // the relay session's readiness
+	Keys     *apikeys.Store
+	Metrics  *metrics.Metrics // nil: no metrics
+	Log      *slog.Logger
+
+	DefaultCountry       string
+	BodyLimit            int
+	RequestTimeout       time.Duration
+	Pacing               time.Duration
+	CommandTimeout       time.Duration
+	SMSTimeout           time.Duration
+	USSDTimeout          time.Duration
+	Sentinel             string
+	OriginalStatusReport bool
+}
+
+type server struct{ Deps }
+
+// New returns the fiber app.
+func New(d Deps) *fiber.App {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.BodyLimit <= 0 {
+		d.BodyLimit = 64 << 10
+	}
+	if d.RequestTimeout <= 0 {
+		d.RequestTimeout = 30 * time.Second
+	}
+	if d.Refresh == nil {
+		d.Refresh = func() {}
+	}
+	s := &server{d}
+	app := fiber.New(fiber.Config{
+		AppName:               "sim-modem-api",
+		BodyLimit:             d.BodyLimit,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler,
+		ReadTimeout:           30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+	})
+	app.Use(s.observe)
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/readyz", s.readyz)
+	app.Get("/openapi.json", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(openAPI)
+	})
+	if d.Metrics != nil {
+		app.Get("/metrics", adaptor.HTTPHandler(d.Metrics.Handler()))
+	}
+
+	user, admin := s.auth(apikeys.User), s.auth(apikeys.Admin)
+	app.Post("/v1/sms", user, s.sendSMS)
+	app.Get("/v1/modem/status", user, s.status)
+	app.Post("/v1/ussd", user, s.ussd)
+	app.Post("/v1/sim/pin", admin, s.pin)
+	app.Post("/v1/at", admin, s.rawAT)
+
+	// The original REST server's endpoints.
+	app.Post("/sms", user, s.origSMS)
+	app.Get("/info/signal-quality", user, s.origInfo("+CSQ"))
+	app.Get("/info/subscriber-number", user, s.origInfo("+CNUM"))
+	app.Get("/info/selected-character-set", user, s.origInfo("+CSCS?"))
+	app.Get("/info/selectable-character-sets", user, s.origInfo("+CSCS=?"))
+	app.Post("/custom-command", admin, s.origCustom)
+	return app
+}
+
+func (s *server) observe(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		if herr := c.App().ErrorHandler(c, err); herr != nil {
+			c.Status(fiber.StatusInternalServerError)
+		}
+	}
+	if s.Metrics != nil {
+		route := c.Route().Path
+		if c.Response().StatusCode() == fiber.StatusNotFound && route == "/" {
+			route = "unmatched"
+		}
+		s.Metrics.HTTP(route, c.Response().StatusCode(), time.Since(start))
+	}
+	return nil
+}
+
+func (s *server) auth(need apikeys.Role) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		h := c.Get(fiber.HeaderAuthorization)
+		k, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return &Error{Status: fiber.StatusUnauthorized, Code: "unauthorized", Message: "send Authorization: Bearer <key>"}
+		}
+		role := s.Keys.Check(strings.TrimSpace(k))
+		switch {
+		case role == apikeys.None:
+			return &Error{Status: fiber.StatusUnauthorized, Code: "unauthorized", Message: "unknown API key"}
+		case role < need:
+			return &Error{Status: fiber.StatusForbidden, Code: "forbidden", Message: "this endpoint needs an admin key"}
+		}
+		return c.Next()
+	}
+}
+
+func (s *server) readyz(c *fiber.Ctx) error {
+	ok, reason := s.Ready()
+	if !ok {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"ready": false, "reason": reason})
+	}
+	return c.JSON(fiber.Map{"ready": true})
+}
+
+// do runs fn as a modem job, waiting at most budget.
+func (s *server) do(budget time.Duration, fn scheduler.Job[modemops.AT]) error {
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	err := s.Sched.Do(ctx, fn)
+	if errors.Is(err, scheduler.ErrQueueFull) && s.Metrics != nil {
+		s.Metrics.QueueRejected.Inc()
+	}
+	return err
+}
+
+func newID(prefix string) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// ---- /v1/sms
+
+type smsRequest struct {
+	To           string  `json:"to"`
+	Text         *string `json:"text"`
+	Validity     string  `json:"validity"`
+	StatusReport bool    `json:"statusReport"`
+	Flash        bool    `json:"flash"`
+}
+
+// SMSResponse is the answer of POST /v1/sms.
+type SMSResponse struct {
+	ID           string          `json:"id"`
+	To           string          `json:"to"`
+	Encoding     string          `json:"encoding"`
+	PartCount    int             `json:"partCount"`
+	Parts        []modemops.Part `json:"parts"`
+	StatusReport bool            `json:"statusReport"`
+}
+
+func (s *server) prepareSMS(toField, to, textField string, text *string, validity time.Duration, validityErr *FieldMessage, sr, flash bool) (*modemops.PreparedSMS, string, error) {
+	var fields []FieldMessage
+	var num phone.Number
+	if strings.TrimSpace(to) == "" {
+		fields = append(fields, FieldMessage{toField, "required"})
+	} else {
+		var err error
+		if num, err = phone.Normalize(to, s.DefaultCountry); err != nil {
+			fields = append(fields, FieldMessage{toField, strings.TrimPrefix(err.Error(), phone.ErrInvalid.Error()+": ")})
+		}
+	}
+	if text == nil {
+		fields = append(fields, FieldMessage{textField, "required"})
+	}
+	if validityErr != nil {
+		fields = append(fields, *validityErr)
+	}
+	if len(fields) > 0 {
+		return nil, "", invalid(fields...)
+	}
+	p, err := s.Ops.Prepare(modemops.SMS{To: num.Number, Text: *text, Validity: validity, StatusReport: sr, Flash: flash})
+	if err != nil {
+		var fe *modemops.FieldError
+		if errors.As(err, &fe) {
+			f := fe.Field
+			if f == "to" {
+				f = toField
+			} else if f == "text" {
+				f = textField
+			}
+			return nil, "", invalid(FieldMessage{f, fe.Message})
+		}
+		return nil, "", err
+	}
+	return p, num.Number, nil
+}
+
+func (s *server) smsBudget(p *modemops.PreparedSMS) time.Duration {
+	return s.RequestTimeout + time.Duration(len(p.PDUs))*(s.Pacing+s.SMSTimeout+s.CommandTimeout)
+}
+
+func (s *server) sendSMS(c *fiber.Ctx) error {
+	var req smsRequest
+	if err := decodeStrict(c, &req); err != nil {
+		s.countSMS("rejected")
+		return err
+	}
+	var validity time.Duration
+	var vErr *FieldMessage
+	if req.Validity != "" {
+		d, err := time.ParseDuration(req.Validity)
+		if err != nil {
+			vErr = &FieldMessage{"validity", "want a duration like 30m, 24h or 168h"}
+		} else if d < modemops.MinValidity || d > modemops.MaxValidity {
+			vErr = &FieldMessage{"validity", "must be between 5m and 63 weeks (10584h)"}
+		}
+		validity = d
+	}
+	p, to, err := s.prepareSMS("to", req.To, "text", req.Text, validity, vErr, req.StatusReport, req.Flash)
+	if err != nil {
+		s.countSMS("rejected")
+		return err
+	}
+	var parts []modemops.Part
+	err = s.do(s.smsBudget(p), func(ctx context.Context, e modemops.AT) error {
+		var err error
+		parts, _, err = s.Ops.Send(ctx, e, p)
+		return err
+	})
+	if err != nil {
+		s.countSMS("failed")
+		return modemErr(err)
+	}
+	s.countSMS("sent")
+	return c.JSON(SMSResponse{ID: newID("sms_"), To: to, Encoding: p.Encoding, PartCount: len(parts), Parts: parts, StatusReport: req.StatusReport})
+}
+
+func (s *server) countSMS(result string) {
+	if s.Metrics != nil {
+		s.Metrics.SMSMessages.WithLabelValues(result).Inc()
+	}
+}
+
+// ---- /v1/modem/status
+
+// StatusResponse is the answer of GET /v1/modem/status.
+type StatusResponse struct {
+	*poller.Snapshot
+	Relay struct {
+		Ready  bool   `json:"ready"`
+		Reason string `json:"reason,omitempty"`
+	} `json:"relay"`
+}
+
+func (s *server) status(c *fiber.Ctx) error {
+	r := StatusResponse{Snapshot: s.Snapshot()}
+	r.Relay.Ready, r.Relay.Reason = s.Ready()
+	return c.JSON(r)
+}
+
+// ---- /v1/ussd
+
+type ussdRequest struct {
+	Code string `json:"code"`
+}
+
+func (s *server) ussd(c *fiber.Ctx) error {
+	var req ussdRequest
+	if err := decodeStrict(c, &req); err != nil {
+		return err
+	}
+	if err := modemops.ValidUSSD(req.Code); err != nil {
+		return modemErr(err)
+	}
+	var res modemops.USSDResult
+	err := s.do(s.RequestTimeout+s.USSDTimeout, func(ctx context.Context, e modemops.AT) error {
+		var err error
+		res, err = s.Ops.USSD(ctx, e, req.Code)
+		return err
+	})
+	if err != nil {
+		return modemErr(err)
+	}
+	return c.JSON(res)
+}
+
+// ---- /v1/sim/pin
+
+type pinRequest struct {
+	PIN string `json:"pin"`
+	PUK string `json:"puk"`
+}
+
+func (s *server) pin(c *fiber.Ctx) error {
+	var req pinRequest
+	if err := decodeStrict(c, &req); err != nil {
+		return err
+	}
+	if err := modemops.ValidPIN(req.PIN, req.PUK); err != nil {
+		return modemErr(err)
+	}
+	var state string
+	err := s.do(s.RequestTimeout, func(ctx context.Context, e modemops.AT) error {
+		var err error
+		state, err = s.Ops.EnterPIN(ctx, e, req.PIN, req.PUK)
+		return err
+	})
+	s.Refresh()
+	if err != nil {
+		e := modemErr(err)
+		if e.Modem != nil && e.Modem.Type == "cme" && e.Modem.Code == 16 {
+			e.Status, e.Code = fiber.StatusUnprocessableEntity, "incorrect_pin"
+			e.Fields = []FieldMessage{{"pin", "incorrect (the SIM counts the attempt)"}}
+		}
+		return e
+	}
+	return c.JSON(fiber.Map{"sim": state})
+}
+
+// ---- /v1/at
+
+type atRequest struct {
+	Command   string `json:"command"`
+	Hex       string `json:"hex"`
+	TimeoutMs int    `json:"timeoutMs"`
+}
+
+// ATResponse is the answer of POST /v1/at.
+type ATResponse struct {
+	Final      string              `json:"final"`
+	Transcript []modemops.Exchange `json:"transcript"`
+}
+
+func (s *server) parseRaw(command, hexBytes string, timeoutMs int, cmdField, hexField string) (modemops.RawCommand, time.Duration, error) {
+	var rc modemops.RawCommand
+	var err error
+	switch {
+	case command != "" && hexBytes != "":
+		return rc, 0, invalid(FieldMessage{cmdField, "give either " + cmdField + " or " + hexField + ", not both"})
+	case hexBytes != "":
+		rc, err = modemops.ParseHex(hexBytes, s.Sentinel)
+	case command != "":
+		rc, err = modemops.ParseReadable(command, s.Sentinel)
+	default:
+		return rc, 0, invalid(FieldMessage{cmdField, "required (or " + hexField + ")"})
+	}
+	if err != nil {
+		var fe *modemops.FieldError
+		if errors.As(err, &fe) {
+			f := cmdField
+			if fe.Field == "hex" {
+				f = hexField
+			}
+			return rc, 0, invalid(FieldMessage{f, fe.Message})
+		}
+		return rc, 0, err
+	}
+	if timeoutMs < 0 || timeoutMs > 120000 {
+		return rc, 0, invalid(FieldMessage{"timeoutMs", "must be between 1 and 120000 (0: the default)"})
+	}
+	return rc, time.Duration(timeoutMs) * time.Millisecond, nil
+}
+
+func (s *server) runRaw(rc modemops.RawCommand, timeout time.Duration) (modemops.Exchange, error) {
+	var x modemops.Exchange
+	var modemErr error
+	err := s.do(s.RequestTimeout+timeout+s.SMSTimeout, func(ctx context.Context, e modemops.AT) error {
+		x, modemErr = s.Ops.Raw(ctx, e, rc, timeout)
+		return nil
+	})
+	if err != nil {
+		return x, err
+	}
+	return x, modemErr
+}
+
+func (s *server) rawAT(c *fiber.Ctx) error {
+	var req atRequest
+	if err := decodeStrict(c, &req); err != nil {
+		return err
+	}
+	rc, timeout, err := s.parseRaw(req.Command, req.Hex, req.TimeoutMs, "command", "hex")
+	if err != nil {
+		return err
+	}
+	x, err := s.runRaw(rc, timeout)
+	if f := modemops.FinalText(err); f == "TIMEOUT" || f == "UNAVAILABLE" {
+		e := modemErr(err)
+		if x.Command != "" {
+			return c.Status(e.Status).JSON(fiber.Map{"code": e.Code, "error": e.Message, "final": x.Final, "transcript": []modemops.Exchange{x}})
+		}
+		return e
+	}
+	return c.JSON(ATResponse{Final: x.Final, Transcript: []modemops.Exchange{x}})
+}

@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/relayconn"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
+)
+
+// Results of the original REST server.
+const (
+	ResultSuccess           = "SUCCESS"
+	ResultPredicateMismatch = "PREDICATE_MISMATCH"
+	ResultUnavailable       = "UNAVAILABLE"
+	ResultTimedOut          = "TIMED_OUT"
+)
+
+// OriginalResponse is the original REST server's answer to every call.
+type OriginalResponse struct {
+	Result           string              `json:"result"`
+	ExecutedCommands []modemops.Exchange `json:"executedCommands"`
+	Error            string              `json:"error,omitempty"`
+}
+
+// originalResult classifies err as the original did, with the HTTP status
+// this api answers it with.
+func originalResult(err error) (string, int) {
+	switch {
+	case err == nil:
+		return ResultSuccess, fiber.StatusOK
+	case errors.Is(err, scheduler.ErrQueueFull):
+		return ResultUnavailable, fiber.StatusTooManyRequests
+	case errors.Is(err, relayconn.ErrUnavailable), errors.Is(err, at.ErrClosed), errors.Is(err, scheduler.ErrStopped), errors.Is(err, context.Canceled):
+		return ResultUnavailable, fiber.StatusServiceUnavailable
+	case errors.Is(err, at.ErrDeadlineExceeded), errors.Is(err, at.ErrOutOfSync), errors.Is(err, context.DeadlineExceeded):
+		return ResultTimedOut, fiber.StatusGatewayTimeout
+	}
+	return ResultPredicateMismatch, fiber.StatusBadGateway
+}
+
+func original(c *fiber.Ctx, xs []modemops.Exchange, err error) error {
+	res, status := originalResult(err)
+	if xs == nil {
+		xs = []modemops.Exchange{}
+	}
+	r := OriginalResponse{Result: res, ExecutedCommands: xs}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	if status == fiber.StatusTooManyRequests {
+		c.Set("Retry-After", "1")
+	}
+	return c.Status(status).JSON(r)
+}
+
+type origSMSRequest struct {
+	Recipient           string  `json:"recipient"`
+	Message             *string `json:"message"`
+	ValidityPeriodUnit  string  `json:"validityPeriodUnit"`
+	ValidityPeriodValue *int64  `json:"validityPeriodValue"`
+}
+
+var validityUnits = map[string]time.Duration{
+	"MINUTES": time.Minute, "HOURS": time.Hour, "DAYS": 24 * time.Hour, "WEEKS": 7 * 24 * time.Hour,
+}
+
+func (s *server) origSMS(c *fiber.Ctx) error {
+	var req origSMSRequest
+	if err := decodeStrict(c, &req); err != nil {
+		s.countSMS("rejected")
+		return err
+	}
+	var validity time.Duration
+	var vErr *FieldMessage
+	switch {
+	case req.ValidityPeriodUnit == "" && req.ValidityPeriodValue == nil:
+	case req.ValidityPeriodUnit == "" || req.ValidityPeriodValue == nil:
+		vErr = &FieldMessage{"validityPeriodValue", "validityPeriodUnit and validityPeriodValue go together"}
+	default:
+		unit, ok := validityUnits[req.ValidityPeriodUnit]
+		v := *req.ValidityPeriodValue
+		switch {
+		case !ok:
+			vErr = &FieldMessage{"validityPeriodUnit", "must be MINUTES, HOURS, DAYS or WEEKS"}
+		case v <= 0 || v > 1<<20 || time.Duration(v)*unit < modemops.MinValidity || time.Duration(v)*unit > modemops.MaxValidity:
+			vErr = &FieldMessage{"validityPeriodValue", "the period must be between 5 minutes and 63 weeks"}
+		default:
+			validity = time.Duration(v) * unit
+		}
+	}
+	p, _, err := s.prepareSMS("recipient", req.Recipient, "message", req.Message, validity, vErr, s.OriginalStatusReport, false)
+	if err != nil {
+		s.countSMS("rejected")
+		return err
+	}
+	var xs []modemops.Exchange
+	err = s.do(s.smsBudget(p), func(ctx context.Context, e modemops.AT) error {
+		var err error
+		_, xs, err = s.Ops.Send(ctx, e, p)
+		return err
+	})
+	if err != nil {
+		s.countSMS("failed")
+	} else {
+		s.countSMS("sent")
+	}
+	return original(c, xs, err)
+}
+
+func (s *server) origInfo(cmd string) fiber.Handler {
+	rc := modemops.RawCommand{Line: cmd}
+	return func(c *fiber.Ctx) error {
+		x, err := s.runRaw(rc, 0)
+		var xs []modemops.Exchange
+		if x.Command != "" {
+			xs = append(xs, x)
+		}
+		return original(c, xs, err)
+	}
+}
+
+type origCustomRequest struct {
+	BinaryCommand   string `json:"binaryCommand"`
+	ReadableCommand string `json:"readableCommand"`
+	TimeoutMs       int    `json:"timeoutMs"`
+}
+
+// origCustom runs binaryCommand (hex bytes) if given, else readableCommand.
+func (s *server) origCustom(c *fiber.Ctx) error {
+	var req origCustomRequest
+	if err := decodeStrict(c, &req); err != nil {
+		return err
+	}
+	readable := req.ReadableCommand
+	if req.BinaryCommand != "" {
+		readable = "" // the bytes win; the readable form is only a label then
+	}
+	rc, timeout, err := s.parseRaw(readable, req.BinaryCommand, req.TimeoutMs, "readableCommand", "binaryCommand")
+	if err != nil {
+		return err
+	}
+	x, err := s.runRaw(rc, timeout)
+	var xs []modemops.Exchange
+	if x.Command != "" {
+		xs = append(xs, x)
+	}
+	return original(c, xs, err)
+}

@@ -1,0 +1,216 @@
+// Package metrics defines the api's Prometheus instruments. Service
+// metrics are named simmodem_api_*, the modem's state modem_*; the modem's
+// gauges come from the poller's snapshot at scrape time and are left out
+// (with modem_up 0) while the modem is unreachable, so that no stale value
+// is ever exported. services/api/README.md lists every metric.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
+)
+
+// Metrics holds the instruments.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	ATCommands       *prometheus.CounterVec
+	ATDuration       *prometheus.HistogramVec
+	SMSPartsSent     prometheus.Counter
+	SMSPartsFailed   *prometheus.CounterVec
+	SMSMessages      *prometheus.CounterVec
+	QueueDepth       prometheus.Gauge
+	QueueCapacity    prometheus.Gauge
+	QueueRejected    prometheus.Counter
+	RelayConnected   prometheus.Gauge
+	RelayReconnects  prometheus.Counter
+	RelayDisconnects *prometheus.CounterVec
+	URCs             *prometheus.CounterVec
+	HTTPRequests     *prometheus.CounterVec
+	HTTPDuration     *prometheus.HistogramVec
+}
+
+// knownCommands bounds the label values of the AT metrics: a raw command
+// of an admin counts as "other".
+var knownCommands = map[string]bool{
+	"AT": true, "E": true, "I": true, "S7": true, "resync": true, "+CMEE": true, "+CMGF": true, "+CSCS": true,
+	"+CNMI": true, "+CPMS": true, "+CGMI": true, "+CGMM": true, "+CGMR": true, "+CGSN": true, "+CIMI": true,
+	"+ZGETICCID": true, "+CCID": true, "+CNUM": true, "+CPIN": true, "+CSQ": true, "+CREG": true, "+CEREG": true,
+	"+COPS": true, "+ZPAS": true, "+CMGS": true, "+CUSD": true, "+CSCA": true,
+}
+
+// New registers every instrument; snapshot gives the modem state at scrape time.
+func New(snapshot func() *poller.Snapshot) *Metrics {
+	r := prometheus.NewPedanticRegistry()
+	m := &Metrics{
+		Registry: r,
+		ATCommands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "simmodem_api_at_commands_total", Help: "AT commands sent, by command name and result class (ok, error, cme_error, cms_error, no_prompt, timeout, canceled, out_of_sync, closed).",
+		}, []string{"command", "result"}),
+		ATDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "simmodem_api_at_command_duration_seconds", Help: "Time from sending an AT command to its final result code.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"command"}),
+		SMSPartsSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "simmodem_api_sms_parts_sent_total", Help: "SMS parts the modem accepted (+CMGS: <mr>).",
+		}),
+		SMSPartsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "simmodem_api_sms_parts_failed_total", Help: "SMS parts that failed, by reason (cms_<code>, cme_<code>, timeout, no_prompt, error, unavailable, other).",
+		}, []string{"reason"}),
+		SMSMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "simmodem_api_sms_messages_total", Help: "SMS send requests by result (sent, failed, rejected).",
+		}, []string{"result"}),
+		QueueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "simmodem_api_queue_depth", Help: "Modem jobs queued or running.",
+		}),
+		QueueCapacity: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "simmodem_api_queue_capacity", Help: "Modem jobs that may wait.",
+		}),
+		QueueRejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "simmodem_api_queue_rejected_total", Help: "Requests refused because the modem queue was full.",
+		}),
+		RelayConnected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "simmodem_api_relay_connected", Help: "1 while the relay session is ready (connected, in control, modem initialised).",
+		}),
+		RelayReconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "simmodem_api_relay_reconnects_total", Help: "Relay sessions that became ready again after one was lost.",
+		}),
+		RelayDisconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "simmodem_api_relay_disconnects_total", Help: "Relay connection attempts or sessions that ended, by reason.",
+		}, []string{"reason"}),
+		URCs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "simmodem_api_urcs_total", Help: "Unsolicited lines from the modem, by URC name (\"unknown\" for other lines).",
+		}, []string{"name"}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "simmodem_api_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "simmodem_api_http_request_duration_seconds", Help: "HTTP request duration by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route"}),
+	}
+	r.MustRegister(m.ATCommands, m.ATDuration, m.SMSPartsSent, m.SMSPartsFailed, m.SMSMessages, m.QueueDepth,
+		m.QueueCapacity, m.QueueRejected, m.RelayConnected, m.RelayReconnects, m.RelayDisconnects, m.URCs,
+		m.HTTPRequests, m.HTTPDuration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&modemCollector{snapshot: snapshot})
+	return m
+}
+
+// ObserveAT is the engine's observer.
+func (m *Metrics) ObserveAT(o at.Observation) {
+	c := o.Command
+	if !knownCommands[c] {
+		c = "other"
+	}
+	m.ATCommands.WithLabelValues(c, o.Result).Inc()
+	m.ATDuration.WithLabelValues(c).Observe(o.Duration.Seconds())
+}
+
+// Part counts an SMS part: reason "" for sent.
+func (m *Metrics) Part(reason string) {
+	if reason == "" {
+		m.SMSPartsSent.Inc()
+		return
+	}
+	m.SMSPartsFailed.WithLabelValues(reason).Inc()
+}
+
+// URC counts an unsolicited line.
+func (m *Metrics) URC(name string) {
+	if name == "" {
+		name = "unknown"
+	}
+	m.URCs.WithLabelValues(name).Inc()
+}
+
+// HTTP observes a request.
+func (m *Metrics) HTTP(route string, code int, d time.Duration) {
+	m.HTTPRequests.WithLabelValues(route, itoa(code)).Inc()
+	m.HTTPDuration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+func itoa(n int) string {
+	b := [8]byte{}
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
+
+var (
+	descUp       = prometheus.NewDesc("modem_up", "1 if the modem answered the last status poll, 0 if it is unreachable (then no other modem_* value is exported).", nil, nil)
+	descRSSI     = prometheus.NewDesc("modem_signal_rssi_dbm", "Received signal strength in dBm (AT+CSQ); absent when unknown.", nil, nil)
+	descBER      = prometheus.NewDesc("modem_signal_ber", "Bit error rate class 0..7 (AT+CSQ RXQUAL); absent when unknown.", nil, nil)
+	descBars     = prometheus.NewDesc("modem_signal_bars", "Signal bars 0..4 derived from AT+CSQ.", nil, nil)
+	descReg      = prometheus.NewDesc("modem_registration_state", "Network registration <stat> of AT+CREG/+CEREG: 0 not registered, 1 home, 2 searching, 3 denied, 4 unknown, 5 roaming.", nil, nil)
+	descRegd     = prometheus.NewDesc("modem_registered", "1 if registered (home or roaming).", nil, nil)
+	descSIM      = prometheus.NewDesc("modem_sim_state", "1 for the SIM's current state (ready, pin, puk, absent, unknown), 0 for the others.", []string{"state"}, nil)
+	descInfo     = prometheus.NewDesc("modem_info", "Identity of the modem; always 1.", []string{"manufacturer", "model", "firmware", "imei"}, nil)
+	descOperator = prometheus.NewDesc("modem_operator_info", "Operator and access technology; always 1.", []string{"operator", "access_technology"}, nil)
+	descLastPoll = prometheus.NewDesc("modem_last_poll_timestamp_seconds", "Unix time of the last successful status poll.", nil, nil)
+	simStates    = []string{"ready", "pin", "puk", "absent", "unknown"}
+)
+
+type modemCollector struct{ snapshot func() *poller.Snapshot }
+
+func (c *modemCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descUp, descRSSI, descBER, descBars, descReg, descRegd, descSIM, descInfo, descOperator, descLastPoll} {
+		ch <- d
+	}
+}
+
+func (c *modemCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.snapshot()
+	if s == nil || !s.Reachable {
+		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 0)
+		return
+	}
+	g := func(d *prometheus.Desc, v float64, l ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...)
+	}
+	g(descUp, 1)
+	st := s.Status
+	if st.Signal.RSSIdBm != nil {
+		g(descRSSI, float64(*st.Signal.RSSIdBm))
+	}
+	if st.Signal.BER != nil {
+		g(descBER, float64(*st.Signal.BER))
+	}
+	g(descBars, float64(st.Signal.Bars))
+	if st.RegistrationCode >= 0 {
+		g(descReg, float64(st.RegistrationCode))
+	}
+	regd := 0.0
+	if st.RegistrationCode == 1 || st.RegistrationCode == 5 {
+		regd = 1
+	}
+	g(descRegd, regd)
+	for _, state := range simStates {
+		v := 0.0
+		if st.SIM == state {
+			v = 1
+		}
+		g(descSIM, v, state)
+	}
+	id := s.Identity
+	g(descInfo, 1, id.Manufacturer, id.Model, id.Firmware, id.IMEI)
+	g(descOperator, 1, st.Operator, st.AccessTechnology)
+	g(descLastPoll, float64(s.UpdatedAt.UnixNano())/1e9)
+}

@@ -1,0 +1,119 @@
+// Package poller keeps the snapshot of the modem's state that status reads
+// are served from, so that any number of readers cost no AT traffic. It
+// refreshes the snapshot through the scheduler, only when the queue is idle
+// (it never delays a caller's job), and marks the modem unreachable as soon
+// as the relay session is lost or a refresh fails.
+package poller
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
+)
+
+// Snapshot is the modem's state at UpdatedAt.
+type Snapshot struct {
+	Reachable bool              `json:"reachable"`
+	Reason    string            `json:"reason,omitempty"` // why not reachable
+	UpdatedAt time.Time         `json:"updatedAt"`        // of the last successful refresh; zero if none
+	Identity  modemops.Identity `json:"identity"`
+	Status    modemops.Status   `json:"status"`
+	Polls     uint64            `json:"-"`
+}
+
+// Poller refreshes the snapshot.
+type Poller struct {
+	sched    *scheduler.Scheduler[modemops.AT]
+	ops      *modemops.Ops
+	interval time.Duration
+	snap     atomic.Pointer[Snapshot]
+	needID   atomic.Bool
+	kick     chan struct{}
+}
+
+// New returns a poller; Run starts it.
+func New(s *scheduler.Scheduler[modemops.AT], ops *modemops.Ops, interval time.Duration) *Poller {
+	p := &Poller{sched: s, ops: ops, interval: interval, kick: make(chan struct{}, 1)}
+	p.snap.Store(&Snapshot{Reason: "not polled yet", Status: modemops.Status{SIM: "unknown", Registration: "unknown", RegistrationCode: -1, Signal: modemops.Signal{CSQ: 99}}})
+	p.needID.Store(true)
+	return p
+}
+
+// Snapshot returns the current snapshot; do not modify it.
+func (p *Poller) Snapshot() *Snapshot { return p.snap.Load() }
+
+// Refresh asks for a refresh now, with the identity re-read (after a
+// reconnect or a PIN entry).
+func (p *Poller) Refresh() {
+	p.needID.Store(true)
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Unreachable marks the snapshot unreachable at once.
+func (p *Poller) Unreachable(reason string) {
+	old := p.snap.Load()
+	n := *old
+	n.Reachable, n.Reason = false, reason
+	p.snap.Store(&n)
+}
+
+// Run polls until ctx ends.
+func (p *Poller) Run(ctx context.Context) {
+	t := time.NewTicker(p.interval)
+	defer t.Stop()
+	for {
+		p.poll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-p.kick:
+		}
+	}
+}
+
+func (p *Poller) poll(ctx context.Context) {
+	needID := p.needID.Swap(false)
+	var id modemops.Identity
+	var st modemops.Status
+	err := p.sched.TryDo(ctx, func(ctx context.Context, e modemops.AT) error {
+		var err error
+		if needID {
+			if id, err = p.ops.Identity(ctx, e); err != nil {
+				return err
+			}
+		}
+		st, err = p.ops.ReadStatus(ctx, e)
+		return err
+	})
+	if err == scheduler.ErrQueueFull {
+		// Busy with callers' jobs: the modem is reachable, the snapshot
+		// stays as it is until the queue is idle.
+		if needID {
+			p.needID.Store(true)
+		}
+		return
+	}
+	old := p.snap.Load()
+	n := *old
+	if err != nil {
+		if needID {
+			p.needID.Store(true)
+		}
+		n.Reachable, n.Reason = false, err.Error()
+		p.snap.Store(&n)
+		return
+	}
+	if needID {
+		n.Identity = id
+	}
+	n.Status, n.Reachable, n.Reason, n.UpdatedAt = st, true, "", time.Now().UTC()
+	n.Polls++
+	p.snap.Store(&n)
+}
