@@ -59,3 +59,42 @@ bench: ## benchmarks (figures, not pass/fail)
 
 clean: ## remove build output
 	rm -rf $(BIN) .run
+
+# ---- deployment (issue #5): images, compose and qemu tests, install -------
+.PHONY: images compose-test qemu-test install
+
+PLATFORMS        ?= linux/amd64 linux/arm/v7 linux/arm64
+PREFIX           ?= /usr/local
+DESTDIR          ?=
+SYSTEMD_UNIT_DIR ?= /etc/systemd/system
+UDEV_RULES_DIR   ?= /etc/udev/rules.d
+CONF_DIR         ?= /etc/sim-modem-api
+
+images: ## container images from static binaries, no registry needed (PLATFORMS="linux/amd64 linux/arm/v7 linux/arm64")
+	./scripts/images $(PLATFORMS)
+
+compose-test: ## the compose stack on the simulator on a real Docker engine: SMS end to end, health, metrics, Prometheus checks
+	./scripts/compose-e2e
+
+qemu-test: ## the linux/arm/v7 binaries under qemu-arm-static: one SMS end to end, resident memory
+	./scripts/qemu-arm
+
+install: ## relay + api, systemd units, udev rule under $(DESTDIR) (PREFIX=/usr/local; for a Pi 2 from elsewhere: GOARCH=arm GOARM=7)
+	@rm -rf dist/install && mkdir -p dist/install
+	@for c in services/relay/cmd/relay services/api/cmd/api; do \
+	  if ls $$c/*.go >/dev/null 2>&1; then echo "build $$c"; $(GO) build -trimpath -ldflags='-s -w' -o dist/install/ ./$$c; \
+	  else echo "install: $$c has no Go files yet: skipped"; fi; \
+	done
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)$(UDEV_RULES_DIR) $(DESTDIR)$(CONF_DIR)
+	install -m 0755 dist/install/* $(DESTDIR)$(PREFIX)/bin/
+	@for u in deploy/systemd/*.service; do \
+	  sed -e 's#@BINDIR@#$(PREFIX)/bin#g' -e 's#@CONFDIR@#$(CONF_DIR)#g' $$u > dist/install/$${u##*/}; \
+	  install -m 0644 dist/install/$${u##*/} $(DESTDIR)$(SYSTEMD_UNIT_DIR)/; \
+	done
+	install -m 0644 deploy/udev/76-sim-modem-api.rules $(DESTDIR)$(UDEV_RULES_DIR)/
+	@for e in relay api; do \
+	  if [ -e $(DESTDIR)$(CONF_DIR)/$$e.env ]; then echo "install: keeping $(DESTDIR)$(CONF_DIR)/$$e.env"; \
+	  else install -m 0640 deploy/systemd/$$e.env $(DESTDIR)$(CONF_DIR)/; fi; \
+	done
+	@echo "installed under $(DESTDIR)/. On the Pi: systemctl daemon-reload; udevadm control --reload; udevadm trigger;"
+	@echo "  systemctl enable --now sim-modem-relay sim-modem-api   (deploy/README.md, 'Without Docker')"
