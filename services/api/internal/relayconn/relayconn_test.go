@@ -3,6 +3,7 @@ package relayconn
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -60,7 +61,12 @@ func (f *fakeRelay) accept() {
 		}
 		f.mu.Unlock()
 		if msg != "" {
+			// As the relay does: the message, FIN, then drain what the
+			// client still sends so that no reset destroys the message.
 			c.Write([]byte(msg))
+			c.(*net.TCPConn).CloseWrite()
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			io.Copy(io.Discard, c)
 			c.Close()
 			continue
 		}
@@ -152,7 +158,7 @@ func TestReadyInitHeartbeatAndRejection(t *testing.T) {
 	// The relay says the heartbeat elapsed: not ready, then ready again.
 	c := <-f.accepted
 	c.Write([]byte(protocol.MsgHeartbeatTimeout))
-	c.Close()
+	c.(*net.TCPConn).CloseWrite()
 	if <-readyc {
 		t.Fatal("still ready after the relay closed")
 	}
