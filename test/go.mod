@@ -5,11 +5,12 @@ go 1.25.0
 require (
 	github.com/sim-modem-api/sim-modem-api/modem v0.0.0
 	github.com/sim-modem-api/sim-modem-api/simulator v0.0.0
+	go.bug.st/serial v1.8.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (
-	go.bug.st/serial v1.8.0 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
+	github.com/creack/pty v1.1.24 // indirect
 	golang.org/x/sys v0.43.0 // indirect
 )
 
