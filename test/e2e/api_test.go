@@ -154,13 +154,15 @@ func TestURCNoiseAndSlowModem(t *testing.T) {
 		t.Fatalf("received %q", got.Text)
 	}
 	s.ctlCall("POST", "/urc", `{"line":"+ZUSIMR:2"}`, nil)
-	s.ctlCall("POST", "/noise", `{"hex":"0d0a4f4b0d0a"}`, nil) // a stray OK
+	s.ctlCall("POST", "/noise", `{"hex":"00ff1b0d0a"}`, nil) // garbage bytes between commands
 	var x struct {
 		Final      string
 		Transcript []struct{ Response []string }
 	}
+	// The garbage may be taken as information text if it arrives after the
+	// command went out (the modem cannot tell), but never as its final.
 	if code := s.call("POST", "/v1/at", adminKey, `{"command":"AT+CGMI"}`, &x); code != 200 || x.Final != "OK" ||
-		len(x.Transcript) != 1 || len(x.Transcript[0].Response) != 1 || x.Transcript[0].Response[0] != "ZTE CORPORATION" {
+		len(x.Transcript) != 1 || !strings.Contains(strings.Join(x.Transcript[0].Response, "\n"), "ZTE CORPORATION") {
 		t.Fatalf("%d %+v", code, x)
 	}
 	var u struct{ Text string }

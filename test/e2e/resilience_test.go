@@ -1,0 +1,99 @@
+//go:build linux
+
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// waitFor polls cond for up to 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The modem is unplugged in the middle of a 10-part send: the caller gets a
+// clean error naming the parts that went out; after the replug the api
+// reconnects, re-initialises the modem, and sends again.
+func TestUnplugDuringSend(t *testing.T) {
+	s := newStack(t, stackOpts{apiEnv: []string{"API_SMS_PACING=150ms"}})
+	text := strings.Repeat("Unplug me ", 150) // 10 parts
+	type result struct {
+		code int
+		r    smsResp
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r smsResp
+		code := s.call("POST", "/v1/sms", userKey, `{"to":"+436601234567","text":`+jsonString(text)+`}`, &r)
+		done <- result{code, r}
+	}()
+	waitFor(t, "the first part to reach the modem", func() bool {
+		sent := s.sent()
+		return len(sent) > 0 && len(sent[len(sent)-1].Parts) >= 1
+	})
+	s.ctlCall("POST", "/unplug", `{"for":"500ms"}`, nil)
+	res := <-done
+	if res.code != 503 && res.code != 504 || res.r.Code == "" || res.r.Error == "" {
+		t.Fatalf("send during unplug: %d %+v, want 503/504 with an error", res.code, res.r)
+	}
+	if n := len(res.r.SentParts); n < 1 || n >= 10 {
+		t.Fatalf("sentParts %d, want between 1 and 9", n)
+	}
+	t.Logf("during unplug: %d %s: %s (%d parts sent)", res.code, res.r.Code, res.r.Error, len(res.r.SentParts))
+	s.waitReady()
+	var r smsResp
+	if code := s.call("POST", "/v1/sms", userKey, `{"to":"+436601234567","text":"back again ✓"}`, &r); code != 200 {
+		t.Fatalf("after replug: %d %+v", code, r)
+	}
+	sent := s.sent()
+	if sent[len(sent)-1].Text != "back again ✓" {
+		t.Fatalf("received %q", sent[len(sent)-1].Text)
+	}
+}
+
+// The relay stops: requests fail cleanly with 503, metrics say the modem is
+// unreachable (no stale values); the relay comes back: the api reconnects.
+func TestRelayRestart(t *testing.T) {
+	s := newStack(t, stackOpts{})
+	s.relay.stop(t)
+	var r smsResp
+	if code := s.call("POST", "/v1/sms", userKey, `{"to":"+436601234567","text":"x"}`, &r); code != 503 || r.Code != "modem_unavailable" {
+		t.Fatalf("with the relay down: %d %+v", code, r)
+	}
+	var o struct{ Result string }
+	if code := s.call("GET", "/info/signal-quality", userKey, "", &o); code != 503 || o.Result != "UNAVAILABLE" {
+		t.Fatalf("original endpoint with the relay down: %d %+v", code, o)
+	}
+	if code := s.call("GET", "/readyz", "", "", nil); code != 503 {
+		t.Fatalf("readyz with the relay down: %d", code)
+	}
+	waitFor(t, "modem_up 0", func() bool {
+		m := s.metrics()
+		return strings.Contains(m, "\nmodem_up 0\n") && !strings.Contains(m, "modem_signal_rssi_dbm") &&
+			strings.Contains(m, "\nsimmodem_api_relay_connected 0\n")
+	})
+	s.startRelay()
+	s.waitReady()
+	if code := s.call("POST", "/v1/sms", userKey, `{"to":"+436601234567","text":"relay is back"}`, &r); code != 200 {
+		t.Fatalf("after the relay restart: %d %+v", code, r)
+	}
+	m := s.metrics()
+	for _, want := range []string{
+		"\nmodem_up 1\n", "\nsimmodem_api_relay_connected 1\n", "\nsimmodem_api_relay_reconnects_total 1\n",
+		`simmodem_api_relay_disconnects_total{reason="relay_shutting_down"} 1`, "\nmodem_signal_rssi_dbm -73\n",
+		`simmodem_api_at_commands_total{command="+CMGS",result="ok"} 1`, "simmodem_api_sms_parts_sent_total 1",
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
