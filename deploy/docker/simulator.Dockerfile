@@ -7,6 +7,9 @@
 FROM scratch
 COPY simulator /simulator
 COPY relay /relay
+# Time zone data for TZ (the relay embeds its own; the simulator reads the
+# zone of TZ from /usr/share/zoneinfo).
+COPY zoneinfo/ /usr/share/zoneinfo/
 # /tmp for the pty's link, writable by the nonroot user.
 COPY --chown=65532:65532 empty/ /tmp/
 USER 65532:65532
