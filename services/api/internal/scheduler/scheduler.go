@@ -123,21 +123,20 @@ func (s *Scheduler[R]) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case j := <-s.queue:
-			s.run(ctx, j)
-			s.add(-1)
+			err := s.run(ctx, j)
+			s.add(-1) // before the caller hears, so that Depth is 0 once every caller has its answer
+			j.done <- err
 		}
 	}
 }
 
-func (s *Scheduler[R]) run(ctx context.Context, j *job[R]) {
+func (s *Scheduler[R]) run(ctx context.Context, j *job[R]) error {
 	if err := j.ctx.Err(); err != nil {
-		j.done <- err // the caller left before the job started: skip it
-		return
+		return err // the caller left before the job started: skip it
 	}
 	r, err := s.get()
 	if err != nil {
-		j.done <- err
-		return
+		return err
 	}
 	// The job keeps the caller's values (trace ids) but not its
 	// cancellation; it ends early only at shutdown.
@@ -147,5 +146,5 @@ func (s *Scheduler[R]) run(ctx context.Context, j *job[R]) {
 		stop()
 		cancel()
 	}()
-	j.done <- j.fn(jctx, r)
+	return j.fn(jctx, r)
 }

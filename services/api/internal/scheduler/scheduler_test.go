@@ -117,6 +117,9 @@ func TestFullSkipAndRunToCompletion(t *testing.T) {
 		t.Fatalf("running job's context ended with its caller: %v", err)
 	}
 	// The queue drains; the skipped job never ran.
+	for s.Depth() != 0 {
+		waitABit()
+	}
 	if err := s.Do(context.Background(), func(context.Context, *res) error { return nil }); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,83 @@
+package metrics
+
+import (
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
+)
+
+func reachable() *poller.Snapshot {
+	dbm, ber := -73, 0
+	return &poller.Snapshot{
+		Reachable: true, UpdatedAt: time.Unix(1700000000, 0),
+		Identity: modemops.Identity{Manufacturer: "ZTE CORPORATION", Model: "MF831", Firmware: "fw", IMEI: "866948015551230"},
+		Status: modemops.Status{SIM: "ready", Registration: "home", RegistrationCode: 1, Operator: "Magenta", AccessTechnology: "LTE",
+			Signal: modemops.Signal{CSQ: 20, RSSIdBm: &dbm, BER: &ber, Bars: 4}},
+	}
+}
+
+// The README's metric table lists exactly the metrics the api exports.
+func TestREADMEListsEveryMetric(t *testing.T) {
+	m := New(reachable)
+	m.ObserveAT(at.Observation{Command: "+CSQ", Result: at.ResultOK, Duration: time.Millisecond})
+	m.Part("")
+	m.Part("cms_331")
+	m.SMSMessages.WithLabelValues("sent").Inc()
+	m.RelayDisconnects.WithLabelValues("dial_failed").Inc()
+	m.URC("+CMTI")
+	m.HTTP("/v1/sms", 200, time.Millisecond)
+	fams, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range fams {
+		n := f.GetName()
+		if strings.HasPrefix(n, "modem_") || strings.HasPrefix(n, "simmodem_api_") {
+			got = append(got, n)
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented []string
+	for _, mm := range regexp.MustCompile("(?m)^\\| `((?:modem|simmodem_api)_[a-z_]+)` \\|").FindAllStringSubmatch(string(readme), -1) {
+		documented = append(documented, mm[1])
+	}
+	sort.Strings(got)
+	sort.Strings(documented)
+	if strings.Join(got, "\n") != strings.Join(documented, "\n") {
+		t.Fatalf("exported:\n%s\n\nREADME:\n%s", strings.Join(got, "\n"), strings.Join(documented, "\n"))
+	}
+}
+
+func TestUnreachableExportsNoStaleValues(t *testing.T) {
+	snap := reachable()
+	m := New(func() *poller.Snapshot { return snap })
+	if n := testutil.CollectAndCount(m.Registry, "modem_signal_rssi_dbm"); n != 1 {
+		t.Fatalf("rssi series %d", n)
+	}
+	snap = &poller.Snapshot{Reachable: false, Identity: snap.Identity, Status: snap.Status}
+	for _, name := range []string{"modem_signal_rssi_dbm", "modem_info", "modem_sim_state", "modem_registered"} {
+		if n := testutil.CollectAndCount(m.Registry, name); n != 0 {
+			t.Errorf("%s exported while unreachable", name)
+		}
+	}
+	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader("# HELP modem_up 1 if the modem answered the last status poll, 0 if it is unreachable (then no other modem_* value is exported).\n# TYPE modem_up gauge\nmodem_up 0\n"), "modem_up"); err != nil {
+		t.Fatal(err)
+	}
+	// Raw commands do not create label values.
+	m.ObserveAT(at.Observation{Command: "+XYZ123", Result: at.ResultOK})
+	if v := testutil.ToFloat64(m.ATCommands.WithLabelValues("other", "ok")); v != 1 {
+		t.Fatalf("other = %v", v)
+	}
+}
