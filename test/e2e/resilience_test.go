@@ -3,6 +3,10 @@
 package e2e
 
 import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +99,55 @@ func TestRelayRestart(t *testing.T) {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// The heartbeat keeps the api in control and never reaches the modem.
+func TestHeartbeatKeepsControl(t *testing.T) {
+	s := newStack(t, stackOpts{apiEnv: []string{"API_HEARTBEAT=50ms"}})
+	heartbeats := regexp.MustCompile(`(?m)^relay_heartbeats_received_total (\d+)$`)
+	waitFor(t, "20 heartbeats at the relay", func() bool {
+		_, b := s.raw("GET", "http://"+s.relayM+"/metrics", "", "")
+		m := heartbeats.FindSubmatch(b)
+		if m == nil {
+			return false
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		return n >= 20
+	})
+	_, b := s.raw("GET", "http://"+s.relayM+"/metrics", "", "")
+	if regexp.MustCompile(`relay_client_disconnects_total\{reason="heartbeat_timeout"\} [1-9]`).Match(b) {
+		t.Error("the relay disconnected the api for a heartbeat timeout")
+	}
+	if code := s.call("POST", "/v1/sms", userKey, `{"to":"+436601234567","text":"still in control"}`, nil); code != 200 {
+		t.Fatalf("send: %d", code)
+	}
+	for _, x := range s.transcript() {
+		if strings.Contains(x.Command, "heartbeat") || strings.Contains(x.Body, "heartbeat") {
+			t.Fatalf("a heartbeat reached the modem: %+v", x)
+		}
+	}
+}
+
+// The README's one-command Unicode multipart send works as documented.
+func TestREADMECurl(t *testing.T) {
+	readme, err := os.ReadFile("../../services/api/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`localhost:8090/v1/sms \\\n\s+-d '(\{[^']*\})'`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("no multipart curl example in services/api/README.md")
+	}
+	s := newStack(t, stackOpts{})
+	var r smsResp
+	if code := s.call("POST", "/v1/sms", userKey, string(m[1]), &r); code != 200 || r.Encoding != "ucs2" || r.PartCount != 3 {
+		t.Fatalf("%d %+v", code, r)
+	}
+	var req struct{ Text string }
+	json.Unmarshal(m[1], &req)
+	sent := s.sent()
+	if sent[len(sent)-1].Text != req.Text {
+		t.Fatalf("received %q", sent[len(sent)-1].Text)
 	}
 }
