@@ -272,3 +272,50 @@ func TestGeneratedKey(t *testing.T) {
 		t.Fatalf("the generated key is not admin: %d", code)
 	}
 }
+
+// USSD (a balance, a multi-line menu, the ZTE UCS-2 quirk) and the SIM PIN
+// flow through the whole stack.
+func TestUSSDAndPIN(t *testing.T) {
+	s := newStack(t, stackOpts{})
+	type ussd struct {
+		Status int    `json:"status"`
+		Text   string `json:"text"`
+	}
+	var u ussd
+	if code := s.call("POST", "/v1/ussd", userKey, `{"code":"*101#"}`, &u); code != 200 || u.Status != 1 || u.Text != "Menu\n1 Balance\n2 Data packages\n3 Exit" {
+		t.Fatalf("menu: %d %+v", code, u)
+	}
+	if code := s.call("POST", "/v1/ussd", userKey, `{"code":"1"}`, &u); code != 200 || u.Status != 0 || u.Text != "Your balance is EUR 12.34" {
+		t.Fatalf("menu choice: %d %+v", code, u)
+	}
+	var st struct {
+		Reachable bool
+		Status    struct{ SIM string }
+	}
+	s.ctlCall("PUT", "/sim", `{"state":"pin"}`, nil)
+	waitFor(t, "the snapshot to show the SIM PIN", func() bool {
+		s.call("GET", "/v1/modem/status", userKey, "", &st)
+		return st.Status.SIM == "pin"
+	})
+	var e smsResp
+	if code := s.call("POST", "/v1/sms", userKey, `{"to":"+436601234567","text":"locked"}`, &e); code != 409 && code != 502 {
+		t.Fatalf("send with SIM PIN: %d %+v", code, e)
+	}
+	if code := s.call("POST", "/v1/sim/pin", userKey, `{"pin":"1234"}`, nil); code != 403 {
+		t.Fatalf("PIN with a user key: %d", code)
+	}
+	if code := s.call("POST", "/v1/sim/pin", adminKey, `{"pin":"9999"}`, &e); code != 422 || e.Code != "incorrect_pin" {
+		t.Fatalf("wrong PIN: %d %+v", code, e)
+	}
+	var p struct{ SIM string }
+	if code := s.call("POST", "/v1/sim/pin", adminKey, `{"pin":"1234"}`, &p); code != 200 || p.SIM != "ready" {
+		t.Fatalf("PIN: %d %+v", code, p)
+	}
+	waitFor(t, "the snapshot to show the SIM ready", func() bool {
+		s.call("GET", "/v1/modem/status", userKey, "", &st)
+		return st.Status.SIM == "ready"
+	})
+	if code := s.call("POST", "/v1/sms", userKey, `{"to":"+436601234567","text":"unlocked"}`, &e); code != 200 {
+		t.Fatalf("send after PIN: %d %+v", code, e)
+	}
+}

@@ -75,6 +75,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		USSDTimeout: cfg.USSDTimeout, Sentinel: cfg.Sentinel, Logger: log, OnPart: m.Part,
 	})
 	disp.Subscribe("+CUSD", ops.HandleURC)
+	disp.Subscribe("", ops.HandleURC) // the continuation lines of a multi-line USSD text
 
 	engineOpts := []at.Option{at.WithTimeout(cfg.CommandTimeout), at.WithSMSTimeout(cfg.SMSTimeout), at.WithObserver(m.ObserveAT)}
 	if level <= slog.LevelDebug {

@@ -167,8 +167,8 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	if c.Heartbeat >= protocol.DefaultHeartbeatTimeout {
 		bad("heartbeat", "less than the relay's 5s heartbeat timeout")
 	}
-	if n := len(c.Sentinel); n < 1 || n > 64 {
-		bad("heartbeat-sentinel", "1 to 64 bytes")
+	if n := len(c.Sentinel); n < 1 || n > 64 || strings.Trim(c.Sentinel, "0123456789ABCDEFabcdef") == "" {
+		bad("heartbeat-sentinel", "1 to 64 bytes, not all hex digits (so that it can never occur in a PDU)")
 	}
 	if c.SMSC != "" && !isE164(c.SMSC) {
 		bad("smsc", "an international number like +4365009000000")

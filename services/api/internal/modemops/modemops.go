@@ -67,7 +67,9 @@ type Ops struct {
 	mu       sync.Mutex
 	lastBody time.Time
 	ref      uint16
-	ussd     chan at.URC // the waiting USSD request's answer, nil if none
+	ussd     chan string // the waiting USSD request's +CUSD value, nil if none
+	ussdOpen bool        // a multi-line +CUSD text is being joined
+	ussdPart string
 }
 
 // New returns Ops.

@@ -169,6 +169,21 @@ func TestUSSD(t *testing.T) {
 	if err != nil || res.Text != "Your balance is EUR 12.34" || res.DCS != 7 {
 		t.Fatalf("quirk: %+v %v", res, err)
 	}
+	u.UCS2Quirk = false
+	if err := r.d.SetUSSD(u); err != nil {
+		t.Fatal(err)
+	}
+	res, err = r.ops.USSD(ctx, r.e, "*101#")
+	if err != nil || res.Status != 1 || res.Text != "Menu\n1 Balance\n2 Data packages\n3 Exit" {
+		t.Fatalf("menu: %+v %v", res, err)
+	}
+	res, err = r.ops.USSD(ctx, r.e, "2")
+	if err != nil || res.Status != 1 || !strings.HasPrefix(res.Text, "Data packages\n1 1 GB") {
+		t.Fatalf("menu choice: %+v %v", res, err)
+	}
+	if res, err = r.ops.USSD(ctx, r.e, "1"); err != nil || res.Status != 0 || res.Text != "1 GB booked. Thank you!" {
+		t.Fatalf("menu end: %+v %v", res, err)
+	}
 	res, err = r.ops.USSD(ctx, r.e, "*999#")
 	if err != nil || res.Status != 4 {
 		t.Fatalf("unknown code: %+v %v", res, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
@@ -41,22 +42,42 @@ func ValidUSSD(code string) error {
 }
 
 // HandleURC takes +CUSD URCs for a waiting USSD request; it reports
-// whether it consumed u.
+// whether it consumed u. A USSD text with line breaks (a menu) reaches the
+// engine as several lines: the +CUSD line with an open quote and then
+// lines that belong to no command, up to the one that closes the quote;
+// HandleURC joins them (it must therefore also see unnamed lines).
 func (o *Ops) HandleURC(u at.URC) bool {
-	if u.Name != "+CUSD" {
-		return false
-	}
 	o.mu.Lock()
-	ch := o.ussd
-	o.mu.Unlock()
-	if ch == nil {
+	defer o.mu.Unlock()
+	if o.ussd == nil {
 		return false
 	}
+	switch {
+	case u.Name == "+CUSD":
+		v := u.Value()
+		if strings.Count(v, `"`) == 1 {
+			o.ussdPart = v
+			o.ussdOpen = true
+			return true
+		}
+		o.deliverUSSD(v)
+		return true
+	case u.Name == "" && o.ussdOpen:
+		o.ussdPart += "\n" + u.Line
+		if strings.Contains(u.Line, `"`) {
+			o.ussdOpen = false
+			o.deliverUSSD(o.ussdPart)
+		}
+		return true
+	}
+	return false
+}
+
+func (o *Ops) deliverUSSD(v string) {
 	select {
-	case ch <- u:
+	case o.ussd <- v:
 	default:
 	}
-	return true
 }
 
 // USSD sends code and waits for the network's answer (+CUSD URC).
@@ -64,13 +85,13 @@ func (o *Ops) USSD(ctx context.Context, e AT, code string) (USSDResult, error) {
 	if err := ValidUSSD(code); err != nil {
 		return USSDResult{}, err
 	}
-	ch := make(chan at.URC, 1)
+	ch := make(chan string, 1)
 	o.mu.Lock()
-	o.ussd = ch
+	o.ussd, o.ussdOpen, o.ussdPart = ch, false, ""
 	o.mu.Unlock()
 	defer func() {
 		o.mu.Lock()
-		o.ussd = nil
+		o.ussd, o.ussdOpen, o.ussdPart = nil, false, ""
 		o.mu.Unlock()
 	}()
 	if _, err := o.cmd(ctx, e, `+CUSD=1,"`+code+`",15`); err != nil {
@@ -79,8 +100,8 @@ func (o *Ops) USSD(ctx context.Context, e AT, code string) (USSDResult, error) {
 	t := time.NewTimer(o.cfg.USSDTimeout)
 	defer t.Stop()
 	select {
-	case u := <-ch:
-		return ParseCUSD(u.Value())
+	case v := <-ch:
+		return ParseCUSD(v)
 	case <-t.C:
 		// Cancel the session so that a late answer does not linger.
 		_, _ = o.cmd(ctx, e, "+CUSD=2")
