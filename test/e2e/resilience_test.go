@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"regexp"
 	"strconv"
@@ -149,5 +151,37 @@ func TestREADMECurl(t *testing.T) {
 	sent := s.sent()
 	if sent[len(sent)-1].Text != req.Text {
 		t.Fatalf("received %q", sent[len(sent)-1].Text)
+	}
+}
+
+// A caller that gives up mid-send does not stop the job: every part goes
+// out, and the modem is never left mid-command.
+func TestCallerLeavesMidSend(t *testing.T) {
+	s := newStack(t, stackOpts{apiEnv: []string{"API_SMS_PACING=100ms"}})
+	text := strings.Repeat("Keep going ", 40) // 3 parts
+	req, _ := http.NewRequest("POST", "http://"+s.api+"/v1/sms", strings.NewReader(`{"to":"+436601234567","text":`+jsonString(text)+`}`))
+	req.Header.Set("Authorization", "Bearer "+userKey)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := s.client.Do(req.WithContext(ctx))
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitFor(t, "the first part", func() bool { return len(s.sent()) > 0 })
+	cancel() // the caller disconnects
+	<-done
+	waitFor(t, "all 3 parts", func() bool {
+		sent := s.sent()
+		return len(sent) == 1 && len(sent[0].Parts) == 3
+	})
+	if got := s.sent()[0].Text; got != text {
+		t.Fatalf("received %q", got)
+	}
+	// The modem is in step: the next request works.
+	if code := s.call("GET", "/info/signal-quality", userKey, "", nil); code != 200 {
+		t.Fatalf("after the caller left: %d", code)
 	}
 }

@@ -37,7 +37,8 @@ const (
 )
 
 type rig struct {
-	app *fiber.App
+	app   *fiber.App
+	sched *scheduler.Scheduler[modemops.AT]
 	d   *device.Device
 	pl  *poller.Poller
 }
@@ -87,7 +88,7 @@ func newRig(t *testing.T, unavailable bool) *rig {
 		cancel()
 		wg.Wait()
 	})
-	return &rig{app: app, d: d, pl: pl}
+	return &rig{app: app, sched: sched, d: d, pl: pl}
 }
 
 func (r *rig) do(t *testing.T, method, path, key, body string) (int, map[string]any) {
@@ -335,5 +336,49 @@ func TestModemUnavailable(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(b), "modem_up 0") || strings.Contains(string(b), "modem_signal_rssi_dbm") {
 		t.Errorf("metrics while unreachable:\n%s", b)
+	}
+}
+
+// A full queue is a 429 with Retry-After (UNAVAILABLE on the original
+// endpoints), and nothing is sent.
+func TestQueueFull(t *testing.T) {
+	r := newRig(t, false)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.sched.Do(context.Background(), func(context.Context, modemops.AT) error { close(started); <-release; return nil })
+	}()
+	<-started
+	for i := 0; i < r.sched.Capacity(); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.sched.Do(context.Background(), func(context.Context, modemops.AT) error { return nil })
+		}()
+	}
+	for r.sched.Depth() != 1+r.sched.Capacity() {
+		time.Sleep(time.Millisecond)
+	}
+	req := httptest.NewRequest("POST", "/v1/sms", strings.NewReader(`{"to":"+436601234567","text":"x"}`))
+	req.Header.Set("Authorization", "Bearer "+userKey)
+	resp, err := r.app.Test(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("full queue: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	code, body := r.do(t, "GET", "/info/signal-quality", userKey, "")
+	if code != 429 || body["result"] != "UNAVAILABLE" {
+		t.Errorf("original with a full queue: %d %v", code, body)
+	}
+	close(release)
+	wg.Wait()
+	if len(r.d.Sent()) != 0 {
+		t.Fatal("sent although refused")
 	}
 }
