@@ -39,8 +39,8 @@ const (
 type rig struct {
 	app   *fiber.App
 	sched *scheduler.Scheduler[modemops.AT]
-	d   *device.Device
-	pl  *poller.Poller
+	d     *device.Device
+	pl    *poller.Poller
 }
 
 // newRig wires the handlers to a simulated device over a pipe; with
