@@ -98,7 +98,10 @@ func (p *proc) stop(t *testing.T) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
-	case <-time.After(10 * time.Second):
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("%s exited with %d after SIGTERM", p.name, code)
+		}
+	case <-time.After(15 * time.Second):
 		t.Errorf("%s did not stop on SIGTERM; killing it", p.name)
 		_ = p.cmd.Process.Kill()
 		<-p.done

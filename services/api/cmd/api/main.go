@@ -64,8 +64,12 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			cfg.DataDir+"/"+apikeys.FileName, generated)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	sigCtx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// The modem side outlives the HTTP side at shutdown: requests in flight
+	// finish their jobs before the relay session closes.
+	ctx, stopModem := context.WithCancel(context.Background())
+	defer stopModem()
 
 	var pl *poller.Poller
 	m := metrics.New(func() *poller.Snapshot { return pl.Snapshot() })
@@ -138,16 +142,16 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 
 	code := 0
 	select {
-	case <-ctx.Done():
+	case <-sigCtx.Done():
 	case err := <-serveErr:
 		log.Error("http server failed", "err", err)
 		code = 1
-		stop()
 	}
-	log.Info("shutting down")
-	_ = app.ShutdownWithTimeout(5 * time.Second)
-	stop()
+	log.Info("shutting down: finishing the requests in flight")
+	_ = app.ShutdownWithTimeout(10 * time.Second)
+	stopModem()
 	wg.Wait()
+	log.Info("shut down")
 	return code
 }
 
