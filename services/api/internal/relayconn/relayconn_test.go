@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -16,6 +17,8 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // fakeRelay accepts connections; for each, first sends reject[i] (if any)
 // and closes, else answers every AT line with OK and counts heartbeats.
@@ -106,7 +109,7 @@ func TestReadyInitHeartbeatAndRejection(t *testing.T) {
 	var reasons []string
 	readyc := make(chan bool, 10)
 	s := New(Config{
-		Addr: f.ln.Addr().String(), Heartbeat: 10 * time.Millisecond, BackoffMin: time.Millisecond,
+		Addr: f.ln.Addr().String(), Heartbeat: 10 * time.Millisecond, BackoffMin: time.Millisecond, Logger: quiet,
 		Init: func(ctx context.Context, e *at.Engine) error {
 			_, err := e.Command(ctx, "E0")
 			return err
@@ -182,7 +185,7 @@ func TestDialFailureBacksOff(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	reasons := make(chan string, 100)
-	s := New(Config{Addr: addr, BackoffMin: time.Millisecond, BackoffMax: 4 * time.Millisecond,
+	s := New(Config{Addr: addr, BackoffMin: time.Millisecond, BackoffMax: 4 * time.Millisecond, Logger: quiet,
 		OnDisconnect: func(r string) { reasons <- r }})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
