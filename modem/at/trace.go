@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sim-modem-api/sim-modem-api/modem/escape"
 )
 
 // TraceFunc receives the traffic, one record per line: dir is "r" for a
@@ -40,7 +42,7 @@ func (t *tracer) Read(p []byte) (int, error) {
 			t.buf = append(t.buf, c)
 			body := strings.TrimLeft(string(t.buf), "\r\n")
 			if c == '\n' && strings.TrimRight(body, "\r\n") != "" || body == "> " || len(t.buf) >= maxLine {
-				t.f("r", escape(t.buf))
+				t.f("r", escape.String(t.buf))
 				t.buf = t.buf[:0]
 			}
 		}
@@ -50,7 +52,7 @@ func (t *tracer) Read(p []byte) (int, error) {
 }
 
 func (t *tracer) Write(p []byte) (int, error) {
-	t.f("w", escape(p))
+	t.f("w", escape.String(p))
 	return t.rw.Write(p)
 }
 
@@ -93,31 +95,4 @@ func LoggerTrace(l *slog.Logger) TraceFunc {
 	return func(dir, data string) {
 		l.Debug("at trace", "dir", dir, "data", data)
 	}
-}
-
-// escape renders bytes readably: printable ASCII as is, \r \n \t \\, and
-// \xHH for everything else.
-func escape(b []byte) string {
-	const hexd = "0123456789ABCDEF"
-	var sb strings.Builder
-	sb.Grow(len(b) + 8)
-	for _, c := range b {
-		switch {
-		case c == '\r':
-			sb.WriteString(`\r`)
-		case c == '\n':
-			sb.WriteString(`\n`)
-		case c == '\t':
-			sb.WriteString(`\t`)
-		case c == '\\':
-			sb.WriteString(`\\`)
-		case c >= 0x20 && c < 0x7f:
-			sb.WriteByte(c)
-		default:
-			sb.WriteString(`\x`)
-			sb.WriteByte(hexd[c>>4])
-			sb.WriteByte(hexd[c&15])
-		}
-	}
-	return sb.String()
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sim-modem-api/sim-modem-api/modem/escape"
 	"github.com/sim-modem-api/sim-modem-api/simulator/atcmd"
 )
 
@@ -21,11 +22,11 @@ func (s *session) execute(line string, overflow bool) error {
 	}
 	body, ok := atcmd.Body(line)
 	if !ok {
-		d.log.Info("ignored line without AT prefix", "line", escape([]byte(line)))
+		d.log.Info("ignored line without AT prefix", "line", escape.String([]byte(line)))
 		s.lineEcho = nil
 		return nil
 	}
-	d.log.Info("command", "line", escape([]byte(line)))
+	d.log.Info("command", "line", escape.String([]byte(line)))
 	s.exch = &Exchange{Time: d.clock(), Command: line, Response: string(s.lineEcho)}
 	s.lineEcho = nil
 
@@ -157,12 +158,12 @@ func (s *session) writeResponse(segs []string, wait time.Duration, final bool) e
 		}
 	}
 	d.mu.Unlock()
-	d.log.Info("response", "bytes", escape([]byte(out)))
+	d.log.Info("response", "bytes", escape.String([]byte(out)))
 	if err := s.write([]byte(out)); err != nil {
 		return err
 	}
 	if len(noise) > 0 {
-		d.log.Info("noise", "bytes", escape(noise))
+		d.log.Info("noise", "bytes", escape.String(noise))
 		return s.write(noise)
 	}
 	return nil
@@ -176,30 +177,4 @@ func (d *Device) recordLocked(e Exchange) {
 		d.transcript = append(d.transcript[:0], d.transcript[len(d.transcript)-maxTranscript+1:]...)
 	}
 	d.transcript = append(d.transcript, e)
-}
-
-// escape renders bytes for the log: printable ASCII as is, \r \n \t, and
-// \xHH (upper-case hex) for the rest, as the original relay logged them.
-func escape(b []byte) string {
-	const hexd = "0123456789ABCDEF"
-	var sb strings.Builder
-	for _, c := range b {
-		switch {
-		case c == '\r':
-			sb.WriteString(`\r`)
-		case c == '\n':
-			sb.WriteString(`\n`)
-		case c == '\t':
-			sb.WriteString(`\t`)
-		case c == '\\':
-			sb.WriteString(`\\`)
-		case c >= 0x20 && c < 0x7F:
-			sb.WriteByte(c)
-		default:
-			sb.WriteString(`\x`)
-			sb.WriteByte(hexd[c>>4])
-			sb.WriteByte(hexd[c&15])
-		}
-	}
-	return sb.String()
 }

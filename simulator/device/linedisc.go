@@ -3,6 +3,8 @@ package device
 import (
 	"bytes"
 	"time"
+
+	"github.com/sim-modem-api/sim-modem-api/modem/escape"
 )
 
 // Control characters of the line discipline.
@@ -30,7 +32,7 @@ func (s *session) feed(chunk []byte) error {
 	echo := s.set.echo && !dropEcho
 	s.d.mu.Unlock()
 	if hang {
-		s.d.log.Info("swallowed input (hang fault)", "bytes", escape(chunk))
+		s.d.log.Info("swallowed input (hang fault)", "bytes", escape.String(chunk))
 		s.line, s.lastCR = s.line[:0], false
 		return nil
 	}
@@ -162,7 +164,7 @@ func (s *session) finishPrompt(p *prompt, cancelled bool) error {
 	if cancelled {
 		d.log.Info("prompt cancelled with ESC")
 	} else {
-		d.log.Info("prompt submitted", "body", escape(p.body))
+		d.log.Info("prompt submitted", "body", escape.String(p.body))
 		info, err = p.submit(s, p.body)
 		wait = s.pendingDelay
 		s.pendingDelay = 0

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/sim-modem-api/sim-modem-api/modem/escape"
 )
 
 // maxLine is the longest command line kept; longer lines are answered with
@@ -234,7 +236,7 @@ func (s *session) idle() error {
 	if len(out) == 0 {
 		return nil
 	}
-	d.log.Info("urc", "bytes", escape(out))
+	d.log.Info("urc", "bytes", escape.String(out))
 	return s.write(out)
 }
 

@@ -162,8 +162,13 @@ func TestClientThatStopsReading(t *testing.T) {
 	}{
 		// The write deadline: a write blocked this long disconnects.
 		{"write deadline", "the client did not read for 200ms", func(c *relay.Config) { c.WriteTimeout = 200 * time.Millisecond }},
-		// The queue guard: the device talks faster than any deadline.
-		{"queue guard", "the client fell 65536 bytes behind", func(c *relay.Config) { c.MaxPending = 64 << 10 }},
+		// The queue guard: the device talks faster than any deadline. The
+		// write deadline is set far out so that only the guard can act,
+		// however slowly a loaded machine runs the test.
+		{"queue guard", "the client fell 65536 bytes behind", func(c *relay.Config) {
+			c.MaxPending = 64 << 10
+			c.WriteTimeout = time.Minute
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

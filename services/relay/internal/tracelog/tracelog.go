@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sim-modem-api/sim-modem-api/modem/escape"
 )
 
 // TimeLayout is the original's timestamp, [DD.MM.YYYY HH:MM:SS].
@@ -108,7 +110,7 @@ func (l *Logger) Printf(format string, args ...any) {
 }
 
 // Serial logs one serial read or write as SER_R ->...<- or SER_W ->...<-,
-// with the bytes escaped by AppendEscaped.
+// with the bytes escaped by escape.Append.
 func (l *Logger) Serial(d Direction, p []byte) {
 	tag := "SER_W ->"
 	if d == SerialRead {
@@ -116,7 +118,7 @@ func (l *Logger) Serial(d Direction, p []byte) {
 	}
 	l.line(func(b []byte) []byte {
 		b = append(b, tag...)
-		b = AppendEscaped(b, p)
+		b = escape.Append(b, p)
 		return append(b, "<-"...)
 	})
 }
@@ -228,27 +230,3 @@ func (l *Logger) Close() error {
 	return nil
 }
 
-const hexDigits = "0123456789ABCDEF"
-
-// AppendEscaped appends p to dst so that every byte is visible and the
-// original bytes can be recovered exactly: printable ASCII (0x20–0x7E) as
-// is, CR, LF and TAB as \r, \n and \t, and every other byte as \xHH with
-// upper-case hex. The backslash itself is written as \x5C, so that a
-// backslash in the log always starts an escape.
-func AppendEscaped(dst, p []byte) []byte {
-	for _, b := range p {
-		switch {
-		case b == '\r':
-			dst = append(dst, '\\', 'r')
-		case b == '\n':
-			dst = append(dst, '\\', 'n')
-		case b == '\t':
-			dst = append(dst, '\\', 't')
-		case b == '\\' || b < 0x20 || b > 0x7E:
-			dst = append(dst, '\\', 'x', hexDigits[b>>4], hexDigits[b&0x0F])
-		default:
-			dst = append(dst, b)
-		}
-	}
-	return dst
-}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sim-modem-api/sim-modem-api/modem/escape"
 	"go.uber.org/goleak"
 )
 
@@ -43,8 +44,8 @@ func TestEscaping(t *testing.T) {
 		"~ ":                       "~ ",
 	}
 	for in, want := range cases {
-		if got := string(AppendEscaped(nil, []byte(in))); got != want {
-			t.Errorf("AppendEscaped(%q) = %q, want %q", in, got, want)
+		if got := string(escape.Append(nil, []byte(in))); got != want {
+			t.Errorf("escape.Append(%q) = %q, want %q", in, got, want)
 		}
 	}
 	// Every byte value round-trips through the escape.
@@ -52,7 +53,7 @@ func TestEscaping(t *testing.T) {
 	for i := range 256 {
 		all = append(all, byte(i))
 	}
-	if got := unescape(t, string(AppendEscaped(nil, all))); !bytes.Equal(got, all) {
+	if got := unescape(t, string(escape.Append(nil, all))); !bytes.Equal(got, all) {
 		t.Fatalf("round trip of all bytes failed: %q", got)
 	}
 }
