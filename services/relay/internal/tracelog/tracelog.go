@@ -229,4 +229,3 @@ func (l *Logger) Close() error {
 	<-l.done
 	return nil
 }
-
