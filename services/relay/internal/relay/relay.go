@@ -266,7 +266,10 @@ func (r *Relay) runSession(s *session) {
 	closeConn(s.conn)
 }
 
-// writeSerial writes the client's bytes to the device and logs them.
+// writeSerial writes the client's bytes to the device and logs them. The
+// SER_W line is logged before the write, so that the modem's echo or answer
+// (SER_R) can never appear in the log before the bytes it answers; a write
+// that fails part-way is logged as such.
 func (r *Relay) writeSerial(p []byte) error {
 	if len(p) == 0 {
 		return nil
@@ -277,11 +280,12 @@ func (r *Relay) writeSerial(p []byte) error {
 		r.portMu.RUnlock()
 		return errors.New("no serial device")
 	}
+	r.log.Serial(tracelog.SerialWrite, p)
 	n, err := port.Write(p)
 	r.portMu.RUnlock()
-	if n > 0 {
-		r.log.Serial(tracelog.SerialWrite, p[:n])
-		r.m.SerialWrittenBytes.Add(float64(n))
+	r.m.SerialWrittenBytes.Add(float64(n))
+	if n < len(p) {
+		r.log.Printf("Serial write failed after %d of %d bytes", n, len(p))
 	}
 	return err
 }
