@@ -179,14 +179,21 @@ func TestClientThatStopsReading(t *testing.T) {
 			}
 			// The modem talks a lot; the client in control never reads.
 			noise := []byte(strings.Repeat("+CSQ: 20,99\r\n", 1000))
+			read0 := testutil.ToFloat64(h.m.SerialReadBytes)
+			injected := 0
 			h.eventually("slow client disconnected", func() bool {
 				if err := h.sim.Device().InjectNoise(noise); err != nil {
 					t.Fatal(err)
 				}
+				injected += len(noise)
 				return testutil.ToFloat64(h.m.ClientDisconnects.WithLabelValues("slow_client")) == 1
 			})
 			h.waitLog("Disconnected the client socket " + stuck.conn.LocalAddr().String() + ": " + tc.why)
-			// The serial side kept going: the next client works at once.
+			// The serial side kept going: it reads (and, with no client,
+			// drops) everything the modem said, and the next client works.
+			h.eventually("injected noise read", func() bool {
+				return testutil.ToFloat64(h.m.SerialReadBytes)-read0 >= float64(injected)
+			})
 			h.dialInControl().roundTrip()
 		})
 	}

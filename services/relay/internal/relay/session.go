@@ -48,11 +48,14 @@ func (s *session) send(p []byte) bool {
 		return false
 	}
 	if len(s.out)+len(p) > s.r.cfg.MaxPending {
-		// Abort the blocked write at once: nothing more can reach this client.
+		// End first, under the same lock, so that the reason is this one and
+		// not the failure of the blocked write that the abort causes; then
+		// abort that write at once: nothing more can reach this client.
+		s.endLocked(metrics.DisconnectSlowClient, fmt.Sprintf("the client fell %d bytes behind", s.r.cfg.MaxPending), "")
 		s.aborted = true
 		_ = s.conn.SetWriteDeadline(time.Unix(1, 0))
 		s.mu.Unlock()
-		s.end(metrics.DisconnectSlowClient, fmt.Sprintf("the client fell %d bytes behind", s.r.cfg.MaxPending), "")
+		s.poke()
 		return false
 	}
 	s.out = append(s.out, p...)
@@ -72,8 +75,14 @@ func (s *session) poke() {
 // sent to the client after the bytes already queued, then it is closed.
 func (s *session) end(reason, why, msg string) {
 	s.mu.Lock()
+	s.endLocked(reason, why, msg)
+	s.mu.Unlock()
+	s.poke()
+}
+
+// endLocked is end with s.mu held; the caller pokes the send loop.
+func (s *session) endLocked(reason, why, msg string) {
 	if s.closing {
-		s.mu.Unlock()
 		return
 	}
 	s.closing = true
@@ -82,8 +91,6 @@ func (s *session) end(reason, why, msg string) {
 	// Wake the receive loop: its next read fails at once. Under s.mu, so
 	// that it cannot set a new deadline after this one.
 	_ = s.conn.SetReadDeadline(time.Unix(1, 0))
-	s.mu.Unlock()
-	s.poke()
 }
 
 func (s *session) ended() bool {
