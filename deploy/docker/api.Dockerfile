@@ -1,10 +1,9 @@
 # The api image: one static binary and its data directory. Built by
 # `make images` from prebuilt binaries (no registry, no RUN step).
 FROM scratch
+# The binary carries the time zone database (built with -tags timetzdata), so
+# TZ works without /usr/share/zoneinfo.
 COPY api /api
-# Time zone data for TZ (Go's own, ~400 kB), so that the logs keep local
-# time: Go reads the zone of TZ from /usr/share/zoneinfo.
-COPY zoneinfo/ /usr/share/zoneinfo/
 # The data directory, owned by the nonroot user; an empty named volume
 # mounted here starts as a copy of it (and so with this owner).
 COPY --chown=65532:65532 empty/ /data/

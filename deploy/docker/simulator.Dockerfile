@@ -5,11 +5,10 @@
 # stack this container is the `relay` service (deploy/compose.sim.yaml).
 # Built by `make images` from prebuilt binaries (no registry, no RUN step).
 FROM scratch
+# Both binaries carry the time zone database (-tags timetzdata; the relay also
+# imports time/tzdata), so TZ works without /usr/share/zoneinfo.
 COPY simulator /simulator
 COPY relay /relay
-# Time zone data for TZ (the relay embeds its own; the simulator reads the
-# zone of TZ from /usr/share/zoneinfo).
-COPY zoneinfo/ /usr/share/zoneinfo/
 # /tmp for the pty's link, writable by the nonroot user.
 COPY --chown=65532:65532 empty/ /tmp/
 USER 65532:65532
