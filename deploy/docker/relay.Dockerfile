@@ -8,7 +8,7 @@ COPY relay /relay
 # nonroot; compose adds the modem's group (dialout, MODEM_GID) so that the
 # device can be opened without root.
 USER 65532:65532
-EXPOSE 8080 8081
+EXPOSE 8080 9101
 # /relay healthcheck GETs /healthz on RELAY_METRICS_LISTEN: no shell needed.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["/relay", "healthcheck"]
 ENTRYPOINT ["/relay"]

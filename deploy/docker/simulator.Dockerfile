@@ -12,7 +12,7 @@ COPY relay /relay
 # /tmp for the pty's link, writable by the nonroot user.
 COPY --chown=65532:65532 empty/ /tmp/
 USER 65532:65532
-EXPOSE 8080 8081 8091
+EXPOSE 8080 9101 8091
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["/relay", "healthcheck"]
 # The relay reads RELAY_* from the environment (inherited); its device is the
 # pty's link, given as a flag so that RELAY_DEVICE cannot point elsewhere.
