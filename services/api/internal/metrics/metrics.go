@@ -100,6 +100,12 @@ func New(snapshot func() *poller.Snapshot) *Metrics {
 		m.HTTPRequests, m.HTTPDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&modemCollector{snapshot: snapshot})
+	// The reasons that do not carry a modem error code exist from the
+	// start at 0, so that a rate over them is 0 rather than no data before
+	// the first failure (cms_<code> and cme_<code> appear when they occur).
+	for _, reason := range []string{"timeout", "no_prompt", "error", "unavailable", "other"} {
+		m.SMSPartsFailed.WithLabelValues(reason)
+	}
 	return m
 }
 

@@ -81,3 +81,25 @@ func TestUnreachableExportsNoStaleValues(t *testing.T) {
 		t.Fatalf("other = %v", v)
 	}
 }
+
+// TestFailureReasonsExistAtZero: a dashboard's rate of failed parts shows
+// 0, not "no data", before the first failure; a failure counts under its
+// reason.
+func TestFailureReasonsExistAtZero(t *testing.T) {
+	m := New(reachable)
+	if n := testutil.CollectAndCount(m.SMSPartsFailed); n != 5 {
+		t.Fatalf("%d failure series before any failure, want the 5 fixed reasons", n)
+	}
+	m.Part("cms_331")
+	m.Part("timeout")
+	if v := testutil.ToFloat64(m.SMSPartsFailed.WithLabelValues("cms_331")); v != 1 {
+		t.Fatalf("cms_331 = %v, want 1", v)
+	}
+	if v := testutil.ToFloat64(m.SMSPartsFailed.WithLabelValues("timeout")); v != 1 {
+		t.Fatalf("timeout = %v, want 1", v)
+	}
+	m.Part("")
+	if v := testutil.ToFloat64(m.SMSPartsSent); v != 1 {
+		t.Fatalf("sent = %v, want 1", v)
+	}
+}
