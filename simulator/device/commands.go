@@ -41,6 +41,21 @@ func params(c atcmd.Command, min, max int) ([]atcmd.Param, error) {
 	return ps, nil
 }
 
+// setMode handles the set form of a mode command with one optional
+// integer parameter in [0, hi] (omitted or absent: 0), storing it in *v.
+func setMode(c atcmd.Command, hi int, v *int) ([]string, error) {
+	ps, err := params(c, 0, 1)
+	if err != nil {
+		return nil, err
+	}
+	n, err := intParam(ps, 0, 0, hi, 0)
+	if err != nil {
+		return nil, err
+	}
+	*v = n
+	return nil, nil
+}
+
 // intParam parses ps[i] as an integer in [lo, hi]; def if omitted or absent.
 func intParam(ps []atcmd.Param, i, lo, hi, def int) (int, error) {
 	if i >= len(ps) || ps[i].Omitted() {

@@ -76,16 +76,7 @@ func iccid(s *session, c atcmd.Command, prefix string) ([]string, error) {
 func cmdCMEE(s *session, c atcmd.Command) ([]string, error) {
 	switch c.Form {
 	case atcmd.Set:
-		ps, err := params(c, 0, 1)
-		if err != nil {
-			return nil, err
-		}
-		n, err := intParam(ps, 0, 0, 2, 0)
-		if err != nil {
-			return nil, err
-		}
-		s.set.cmee = n
-		return nil, nil
+		return setMode(c, 2, &s.set.cmee)
 	case atcmd.Read:
 		return []string{"+CMEE: " + itoa(s.set.cmee)}, nil
 	case atcmd.Test:

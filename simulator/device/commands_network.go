@@ -40,16 +40,7 @@ func cmdCEREG(s *session, c atcmd.Command) ([]string, error) {
 func regCommand(s *session, c atcmd.Command, name string, mode *int, eps bool) ([]string, error) {
 	switch c.Form {
 	case atcmd.Set:
-		ps, err := params(c, 0, 1)
-		if err != nil {
-			return nil, err
-		}
-		n, err := intParam(ps, 0, 0, 2, 0)
-		if err != nil {
-			return nil, err
-		}
-		*mode = n
-		return nil, nil
+		return setMode(c, 2, mode)
 	case atcmd.Read:
 		v := s.d.regView(s)
 		stat := v.stat

@@ -13,16 +13,7 @@ import (
 func setting01(c atcmd.Command, name string, v *int) ([]string, error) {
 	switch c.Form {
 	case atcmd.Set:
-		ps, err := params(c, 0, 1)
-		if err != nil {
-			return nil, err
-		}
-		n, err := intParam(ps, 0, 0, 1, 0)
-		if err != nil {
-			return nil, err
-		}
-		*v = n
-		return nil, nil
+		return setMode(c, 1, v)
 	case atcmd.Read:
 		return []string{name + ": " + itoa(*v)}, nil
 	case atcmd.Test:
