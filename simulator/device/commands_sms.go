@@ -3,6 +3,7 @@ package device
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -35,18 +36,28 @@ func decodePDUBody(body []byte, length int) (sca, tpdu []byte, err error) {
 	return raw[:len(raw)-len(tpdu)], tpdu, nil
 }
 
+// smsAction is the common start of the SMS commands that act on a message
+// (+CMGS, +CMGW, +CMSS, +CMGR): the test form answers OK, a form not in
+// forms is an unknown command, and the SIM must be ready. It reports
+// whether the command goes on; when not, err is its answer (nil: OK).
+func smsAction(s *session, c atcmd.Command, forms ...atcmd.Form) (bool, error) {
+	if c.Form == atcmd.Test {
+		return false, nil
+	}
+	if !slices.Contains(forms, c.Form) {
+		return false, errUnknown
+	}
+	if err := s.d.sim.readyCMS(); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // cmdCMGS: send. PDU mode AT+CMGS=<length>, text mode
 // AT+CMGS=<da>[,<toda>]; then the "> " prompt; Ctrl-Z sends and answers
 // "+CMGS: <mr>", ESC cancels with OK; test form OK.
 func cmdCMGS(s *session, c atcmd.Command) ([]string, error) {
-	switch c.Form {
-	case atcmd.Test:
-		return nil, nil
-	case atcmd.Set:
-	default:
-		return nil, errUnknown
-	}
-	if err := s.d.sim.readyCMS(); err != nil {
+	if ok, err := smsAction(s, c, atcmd.Set); !ok {
 		return nil, err
 	}
 	if s.set.cmgf == 0 {
@@ -195,14 +206,7 @@ func (s *session) textSubmit(da textDest, body []byte) ([]byte, error) {
 // default 2), text mode AT+CMGW[=<da>[,<toda>[,<stat>]]]; then the prompt;
 // answers "+CMGW: <index>", +CMS ERROR: 322 if the store is full.
 func cmdCMGW(s *session, c atcmd.Command) ([]string, error) {
-	switch c.Form {
-	case atcmd.Test:
-		return nil, nil
-	case atcmd.Set, atcmd.Exec:
-	default:
-		return nil, errUnknown
-	}
-	if err := s.d.sim.readyCMS(); err != nil {
+	if ok, err := smsAction(s, c, atcmd.Set, atcmd.Exec); !ok {
 		return nil, err
 	}
 	if s.set.cmgf == 0 {
@@ -262,17 +266,10 @@ func (s *session) writeStoreLocked(m *storedMsg) ([]string, error) {
 // cmdCMSS: AT+CMSS=<index>[,<da>[,<toda>]] sends a stored SMS-SUBMIT from
 // <mem2>, marks it "STO SENT" and answers "+CMSS: <mr>".
 func cmdCMSS(s *session, c atcmd.Command) ([]string, error) {
-	switch c.Form {
-	case atcmd.Test:
-		return nil, nil
-	case atcmd.Set:
-	default:
-		return nil, errUnknown
-	}
-	d := s.d
-	if err := d.sim.readyCMS(); err != nil {
+	if ok, err := smsAction(s, c, atcmd.Set); !ok {
 		return nil, err
 	}
+	d := s.d
 	ps, err := params(c, 1, 3)
 	if err != nil {
 		return nil, err
@@ -333,14 +330,7 @@ func joinParams(ps []atcmd.Param) string {
 // and +CSDH. An unread message is marked read (the response shows the
 // status before reading). Empty or out of range: +CMS ERROR: 321.
 func cmdCMGR(s *session, c atcmd.Command) ([]string, error) {
-	switch c.Form {
-	case atcmd.Test:
-		return nil, nil
-	case atcmd.Set:
-	default:
-		return nil, errUnknown
-	}
-	if err := s.d.sim.readyCMS(); err != nil {
+	if ok, err := smsAction(s, c, atcmd.Set); !ok {
 		return nil, err
 	}
 	ps, err := params(c, 1, 1)
