@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/phone"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
 )
 
@@ -173,7 +174,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	if c.SMSC != "" && !isE164(c.SMSC) {
 		bad("smsc", "an international number like +4365009000000")
 	}
-	if c.DefaultCountry != "" && !isDigits(c.DefaultCountry, 1, 3) {
+	if c.DefaultCountry != "" && !phone.Digits(c.DefaultCountry, 1, 3) {
 		bad("default-country", "a country calling code of 1 to 3 digits, e.g. 43")
 	}
 	if c.ReconnectMax < c.ReconnectMin {
@@ -216,16 +217,4 @@ func splitKeys(s string) []string {
 	return out
 }
 
-func isE164(s string) bool { return strings.HasPrefix(s, "+") && isDigits(s[1:], 3, 15) }
-
-func isDigits(s string, min, max int) bool {
-	if len(s) < min || len(s) > max {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
+func isE164(s string) bool { return strings.HasPrefix(s, "+") && phone.Digits(s[1:], 3, 15) }

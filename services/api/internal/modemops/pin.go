@@ -3,26 +3,16 @@ package modemops
 import (
 	"context"
 	"fmt"
-)
 
-func digits(s string, min, max int) bool {
-	if len(s) < min || len(s) > max {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/phone"
+)
 
 // ValidPIN checks a PIN (4–8 digits) and, if given, a PUK (8 digits).
 func ValidPIN(pin, puk string) error {
-	if !digits(pin, 4, 8) {
+	if !phone.Digits(pin, 4, 8) {
 		return fieldErr("pin", "must be 4 to 8 digits")
 	}
-	if puk != "" && !digits(puk, 8, 8) {
+	if puk != "" && !phone.Digits(puk, 8, 8) {
 		return fieldErr("puk", "must be 8 digits")
 	}
 	return nil

@@ -81,10 +81,22 @@ func international(digits, raw string) (Number, error) {
 	if digits[0] == '0' {
 		return Number{}, fmt.Errorf("%w: %q: a country code does not start with 0", ErrInvalid, raw)
 	}
-	for _, r := range digits {
-		if r < '0' || r > '9' {
-			return Number{}, fmt.Errorf("%w: %q: only digits may follow the +", ErrInvalid, raw)
-		}
+	if !Digits(digits, 4, 15) {
+		return Number{}, fmt.Errorf("%w: %q: only digits may follow the +", ErrInvalid, raw)
 	}
 	return Number{Number: "+" + digits, Kind: International}, nil
+}
+
+// Digits reports whether s is min to max ASCII digits: a calling code, a
+// PIN, the digits of an E.164 number.
+func Digits(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
