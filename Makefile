@@ -33,7 +33,8 @@ test: lint test-go fuzz cross smoke ## every check CI runs: lint, tests with -ra
 test-go: ## unit and end-to-end tests with the race detector
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m $(PKGS)
 
-lint: ## gofmt, go vet and staticcheck
+lint: ## repository hygiene, gofmt, go vet and staticcheck
+	./scripts/check-repo
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	@command -v staticcheck >/dev/null 2>&1 || $(GO) install $(STATICCHECK)
