@@ -59,7 +59,7 @@ at_expect() {
 	die "no $(printf '%q' "$pattern") within ${limit}s; got $(printf '%q' "$AT_REPLY")"
 }
 
-# The SMS-SUBMIT PDU of ../shared/reference/zte-modem-facts.md: "hellohello"
+# The SMS-SUBMIT PDU of docs/modem-facts.md (TS 23.040): "hellohello"
 # to +46708251358, 23 TPDU octets, no SMSC (00).
 # shellcheck disable=SC2034 # used by the scripts that source this file
 SMS_PDU=0011000B916407281553F80000AA0AE8329BFD4697D9EC37

@@ -37,7 +37,7 @@ func same(got, want any) error {
 }
 
 // Vector sources (facts only, re-checked by hand against TS 23.040):
-//   - zte-modem-facts.md PDU vectors (SUBMIT "hellohello", "あ叶葉", "世界您好！");
+//   - docs/modem-facts.md PDU vectors (SUBMIT "hellohello", "あ叶葉", "世界您好！");
 //   - the classic SMS-DELIVER "hellohello" of the PDU-mode tutorials
 //     (dreamfabric / turbocontrol "SMS messages and the PDU format");
 //   - python-gsmmodem test/test_pdu.py (SUBMIT/DELIVER/STATUS-REPORT captures,

@@ -144,7 +144,7 @@ func TestInjectStoresAndNotifies(t *testing.T) {
 	f.call("GET", "/messages/XX", "", http.StatusNotFound, nil)
 }
 
-// TestSentShowsSubmittedSMS sends the SMS-SUBMIT vector of the facts file
+// TestSentShowsSubmittedSMS sends the SMS-SUBMIT vector of docs/modem-facts.md
 // ("hellohello" to +46708251358) in PDU mode and reads it back.
 func TestSentShowsSubmittedSMS(t *testing.T) {
 	f := newFixture(t)

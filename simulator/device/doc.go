@@ -106,7 +106,7 @@
 // # Messages
 //
 // Stores have fixed capacities (SM 30, ME 100, SR 20) and 0-based indices,
-// as Qualcomm-based sticks number them (the Huawei capture in the facts
+// as Qualcomm-based sticks number them (the Huawei capture in docs/modem-facts.md
 // lists index 0); the first free index is used. Unread messages become
 // read when +CMGR or +CMGL shows them (the response shows the old status).
 // Deleting an empty index is OK. Incoming messages are real TS 23.040
