@@ -125,8 +125,13 @@ func (e *Engine) exchange(ctx context.Context, req *request, o cmdConfig) ([]str
 	if req.wantPrompt {
 		select {
 		case <-req.promptc:
+			select {
+			case <-e.stopped:
+				return e.abandon(req, e.stopErr()) // nothing of the body written
+			default:
+			}
 			if err := e.write([]byte(req.body + "\x1a")); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%w: %w", ErrBodyUnconfirmed, err) // part of it may have gone
 			}
 			timer.Reset(o.bodyTimeout)
 		case <-req.done:
@@ -143,16 +148,27 @@ func (e *Engine) exchange(ctx context.Context, req *request, o cmdConfig) ([]str
 			return e.abandon(req, e.stopErr())
 		}
 	}
+	var cause error
 	select {
 	case <-req.done:
+		if req.wantPrompt && errors.Is(req.err, ErrClosed) {
+			// The stream ended after the body, before the final.
+			return req.lines, fmt.Errorf("%w: %w", ErrBodyUnconfirmed, req.err)
+		}
 		return req.lines, req.err
 	case <-timer.C:
-		return e.abandon(req, ErrDeadlineExceeded)
+		cause = ErrDeadlineExceeded
 	case <-ctx.Done():
-		return e.abandon(req, ctx.Err())
+		cause = ctx.Err()
 	case <-e.stopped:
-		return e.abandon(req, e.stopErr())
+		cause = e.stopErr()
 	}
+	lines, err := e.abandon(req, cause)
+	if req.wantPrompt && err == cause {
+		// The body went out and no final came: the outcome is unknown.
+		err = fmt.Errorf("%w: %w", ErrBodyUnconfirmed, cause)
+	}
+	return lines, err
 }
 
 // abandon gives up on req: from now on nothing the modem sends is taken

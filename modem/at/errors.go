@@ -25,6 +25,11 @@ var (
 	// ErrPrompt: an SMS command was answered with OK instead of the "> "
 	// prompt, so the body was not sent.
 	ErrPrompt = errors.New("at: no prompt")
+	// ErrBodyUnconfirmed wraps the cause (ErrDeadlineExceeded, ErrClosed,
+	// a context error) when an SMS command's body went to the modem but
+	// its final result code did not come: the modem may have sent the
+	// message. The engine never wraps the modem's own final answer with it.
+	ErrBodyUnconfirmed = errors.New("at: body written, no final result")
 )
 
 // CMEError is a +CME ERROR final result code (3GPP TS 27.007 §9.2): a
