@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -92,18 +93,34 @@ func modemErr(err error) *Error {
 	return out
 }
 
+// protocolMessages are the answers to errors that fiber and fasthttp raise
+// before a handler runs (routing, limits, a request that does not parse).
+// Their own texts quote the request, the Authorization header included, so
+// the answer is one of these fixed texts and the reason goes to the log.
+var protocolMessages = map[int]struct{ code, text string }{
+	fiber.StatusBadRequest:                  {"bad_request", "malformed HTTP request"},
+	fiber.StatusNotFound:                    {"not_found", "no such endpoint"},
+	fiber.StatusMethodNotAllowed:            {"method_not_allowed", "method not allowed on this endpoint"},
+	fiber.StatusRequestTimeout:              {"request_timeout", "the request was not received in time"},
+	fiber.StatusRequestEntityTooLarge:       {"body_too_large", "request body too large"},
+	fiber.StatusRequestHeaderFieldsTooLarge: {"headers_too_large", "request header fields too large"},
+}
+
 // errorHandler renders every error as JSON.
-func errorHandler(c *fiber.Ctx, err error) error {
+func (s *server) errorHandler(c *fiber.Ctx, err error) error {
 	var e *Error
 	var fe *fiber.Error
 	switch {
 	case errors.As(err, &e):
 	case errors.As(err, &fe):
-		code := map[int]string{404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 400: "bad_request"}[fe.Code]
-		if code == "" {
-			code = "http_error"
+		m, ok := protocolMessages[fe.Code]
+		if !ok {
+			m.code, m.text = "http_error", http.StatusText(fe.Code)
 		}
-		e = &Error{Status: fe.Code, Code: code, Message: fe.Message}
+		e = &Error{Status: fe.Code, Code: m.code, Message: m.text}
+		if fe.Code != fiber.StatusNotFound && fe.Code != fiber.StatusMethodNotAllowed {
+			s.Log.Info("HTTP protocol error", "status", fe.Code, "reason", protocolReason(fe.Message), "remote", c.IP())
+		}
 	default:
 		e = &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: err.Error()}
 	}
@@ -114,6 +131,21 @@ func errorHandler(c *fiber.Ctx, err error) error {
 		c.Set("WWW-Authenticate", `Bearer realm="sim-modem-api"`)
 	}
 	return c.Status(e.Status).JSON(e)
+}
+
+// protocolReason is fasthttp's reason for refusing a request without the
+// copy of the request it appends (". Buffer size=N, contents: ..."), which
+// may hold a key, and at most 200 bytes of it.
+func protocolReason(msg string) string {
+	for _, cut := range []string{". Buffer size=", "contents:"} {
+		if i := strings.Index(msg, cut); i >= 0 {
+			msg = msg[:i]
+		}
+	}
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return msg
 }
 
 // decodeStrict decodes the body into v: one JSON object, no unknown

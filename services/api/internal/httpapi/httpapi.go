@@ -74,7 +74,7 @@ func New(d Deps) *fiber.App {
 		AppName:               "sim-modem-api",
 		BodyLimit:             d.BodyLimit,
 		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler,
+		ErrorHandler:          s.errorHandler,
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           120 * time.Second,
 	})
