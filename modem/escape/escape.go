@@ -8,27 +8,49 @@ package escape
 
 const hexDigits = "0123456789ABCDEF"
 
+// plain marks the bytes written as they are: printable ASCII but the
+// backslash.
+var plain = func() (t [256]bool) {
+	for b := 0x20; b <= 0x7E; b++ {
+		t[b] = b != '\\'
+	}
+	return t
+}()
+
 // Append appends the escaped form of p to dst and returns the extended
-// slice; it allocates only when dst has no room.
+// slice; it allocates only when dst has no room. Runs of plain bytes (most
+// of an AT line) are copied in one piece, not byte by byte.
 func Append(dst, p []byte) []byte {
-	for _, b := range p {
-		switch {
-		case b == '\r':
+	if cap(dst)-len(dst) < len(p)+8 {
+		// Room for the usual case (few escapes) at once.
+		grown := make([]byte, len(dst), len(dst)+len(p)+len(p)/2+16)
+		copy(grown, dst)
+		dst = grown
+	}
+	run := 0 // start of the current run of plain bytes
+	for i, b := range p {
+		if plain[b] {
+			continue
+		}
+		if run < i {
+			dst = append(dst, p[run:i]...)
+		}
+		run = i + 1
+		switch b {
+		case '\r':
 			dst = append(dst, '\\', 'r')
-		case b == '\n':
+		case '\n':
 			dst = append(dst, '\\', 'n')
-		case b == '\t':
+		case '\t':
 			dst = append(dst, '\\', 't')
-		case b == '\\' || b < 0x20 || b > 0x7E:
-			dst = append(dst, '\\', 'x', hexDigits[b>>4], hexDigits[b&0x0F])
 		default:
-			dst = append(dst, b)
+			dst = append(dst, '\\', 'x', hexDigits[b>>4], hexDigits[b&0x0F])
 		}
 	}
-	return dst
+	return append(dst, p[run:]...)
 }
 
 // String returns the escaped form of p.
 func String(p []byte) string {
-	return string(Append(make([]byte, 0, len(p)+8), p))
+	return string(Append(nil, p))
 }

@@ -47,14 +47,69 @@ func FuzzAppend(f *testing.F) {
 		if back != string(p) {
 			t.Fatalf("recovered %q, want %q", back, p)
 		}
+		if ref := appendByteByByte(nil, p); !bytes.Equal(out, ref) {
+			t.Fatalf("Append(%q) = %q, the byte-by-byte reference gives %q", p, out, ref)
+		}
 	})
 }
 
+// appendByteByByte is the original escaper, one byte at a time: Append
+// must give exactly its output.
+func appendByteByByte(dst, p []byte) []byte {
+	for _, b := range p {
+		switch {
+		case b == '\r':
+			dst = append(dst, '\\', 'r')
+		case b == '\n':
+			dst = append(dst, '\\', 'n')
+		case b == '\t':
+			dst = append(dst, '\\', 't')
+		case b == '\\' || b < 0x20 || b > 0x7E:
+			dst = append(dst, '\\', 'x', hexDigits[b>>4], hexDigits[b&0x0F])
+		default:
+			dst = append(dst, b)
+		}
+	}
+	return dst
+}
+
+func TestAppendMatchesReferenceOnEveryByte(t *testing.T) {
+	all := make([]byte, 0, 3*256)
+	for i := range 256 {
+		all = append(all, 'A', byte(i), byte(255-i))
+	}
+	if got, want := Append([]byte("x"), all), appendByteByByte([]byte("x"), all); !bytes.Equal(got, want) {
+		t.Fatalf("Append differs from the reference:\n got %q\nwant %q", got, want)
+	}
+}
+
+// BenchmarkAppend escapes a typical modem answer (a PDU listing) and a
+// 4 KiB block of every byte value (a worst case), with Append and with the
+// byte-by-byte reference for comparison.
 func BenchmarkAppend(b *testing.B) {
-	p := []byte("\r\n+CMGL: 0,0,,23\r\n07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37\r\n\r\nOK\r\n")
-	buf := make([]byte, 0, 256)
-	b.SetBytes(int64(len(p)))
-	for b.Loop() {
-		buf = Append(buf[:0], p)
+	binary := make([]byte, 4096)
+	for i := range binary {
+		binary[i] = byte(i)
+	}
+	inputs := []struct {
+		name string
+		p    []byte
+	}{
+		{"pdu", []byte("\r\n+CMGL: 0,0,,23\r\n07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37\r\n\r\nOK\r\n")},
+		{"binary", binary},
+	}
+	for _, in := range inputs {
+		for _, f := range []struct {
+			name string
+			fn   func(dst, p []byte) []byte
+		}{{"bulk", Append}, {"reference", appendByteByByte}} {
+			b.Run(in.name+"/"+f.name, func(b *testing.B) {
+				buf := make([]byte, 0, 4*len(in.p))
+				b.SetBytes(int64(len(in.p)))
+				for b.Loop() {
+					buf = f.fn(buf[:0], in.p)
+				}
+			})
+		}
 	}
 }
