@@ -122,3 +122,8 @@ func isNonce(line string, n int) bool {
 	v, err := strconv.Atoi(line)
 	return err == nil && line[0] != '+' && line[0] != '-' && v == n
 }
+
+// isNumericFinal reports whether line is the numeric form (ATV0) of OK
+// ("0") or ERROR ("4"). It is only recognised while the engine recovers:
+// in sync, the modem is in ATV1.
+func isNumericFinal(line string) bool { return line == "0" || line == "4" }

@@ -31,16 +31,34 @@
 // A command that timed out or was cancelled is abandoned: the engine
 // stops attributing anything to it, counts its final result code as owed
 // and marks itself out of sync. Before the next command it resyncs (see
-// Engine.Resync): it cancels a possibly open prompt, lets owed finals
-// drain, then sets the S-parameter S7 to a fresh random value and reads
-// it back. Because the modem executes lines strictly in order, the read's
-// information text can only appear after every earlier line has been
-// answered, so the first final after it is the probe's own. Thus no late
-// final result code (or information line) is ever taken as the answer to
-// a later command; late lines go to the default handler marked Late. If
-// the probe goes unanswered the command fails with ErrOutOfSync, unsent.
+// Engine.Resync): it sends ESC CR (cancelling a possibly open prompt
+// without sending it), lets owed finals drain, then sends
+// ATQ0V1E0S7=<n> (result codes on and verbose, echo off, and the
+// S-parameter S7 set to a fresh random value) and reads S7 back. Because
+// the modem executes lines strictly in order, the read's information
+// text can only appear after every earlier line has been answered, so
+// the first final after it is the probe's own. Thus no late final result
+// code (or information line) is ever taken as the answer to a later
+// command; late lines go to the default handler marked Late. If the
+// probe goes unanswered the command fails with ErrOutOfSync, unsent.
 //
-// Limits: only verbose result codes (ATV1, the default) are understood.
+// # Recovery on a new connection
+//
+// Engine.Recover runs the same sequence unconditionally. The owner calls
+// it first on every new connection, because the modem keeps whatever
+// state the previous client left: a "> " prompt still open (the client
+// died between AT+CMGS=<n> and the body, and the next line would become
+// message text), numeric (ATV0) or no (ATQ1) result codes, echo on. The
+// ESC goes first, so nothing the engine sends can become an SMS body; the
+// modem may answer the cancelled prompt with a stray final, which the
+// probe sorts out like any late answer; Q0V1 come before anything whose
+// answer is awaited, and while recovering the numeric finals "0" and "4"
+// count as finals. The owner then re-asserts its own settings (the api:
+// modemops.Init).
+//
+// Limits: outside recovery only verbose result codes (ATV1) are
+// understood: a command answered in ATV0 or not at all (ATQ1) times out,
+// and the resync after it restores V1 and Q0.
 // A URC named like the command in flight is taken as its information
 // text (a "+CREG: 1" URC during AT+CREG=2 lands in that command's
 // response); the engine cannot tell them apart by name alone.

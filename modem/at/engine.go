@@ -273,9 +273,10 @@ func (e *Engine) handleToken(t token, now time.Time) {
 	if cur != nil && e.response(cur, line) {
 		return
 	}
-	if fin, _ := parseFinal(line); fin {
+	if fin, _ := parseFinal(line); fin || e.outOfSync && isNumericFinal(line) {
 		// A final result code outside any command: the late answer of
-		// an abandoned command (or of a resync line).
+		// an abandoned command (or of a resync line), in ATV0 possibly
+		// numeric.
 		e.finalSeen()
 		e.unsolicited(URC{Line: line, Late: true, Time: now})
 		return

@@ -160,3 +160,20 @@ func reverse(names map[int]string, aliases map[string]int) map[string]int {
 	}
 	return m
 }
+
+// SIMNotReady reports whether err is the modem saying that the SIM cannot
+// be used now: +CME ERROR 10–18 (SIM not inserted, PIN or PUK required,
+// SIM failure, busy or wrong, PIN2 or PUK2 required; TS 27.007 §9.2.1) or
+// +CMS ERROR 310–318 (the same for the message service; TS 27.005
+// §3.2.5), the answer of AT+CMGS while the SIM waits for its PIN.
+func SIMNotReady(err error) bool {
+	var cme *CMEError
+	var cms *CMSError
+	switch {
+	case errors.As(err, &cme):
+		return cme.Code >= 10 && cme.Code <= 18
+	case errors.As(err, &cms):
+		return cms.Code >= 310 && cms.Code <= 318
+	}
+	return false
+}

@@ -2,6 +2,7 @@ package at
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -123,6 +124,23 @@ func TestCommandNames(t *testing.T) {
 	for in, want := range labels {
 		if got := label(in); got != want {
 			t.Errorf("label(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSIMNotReady(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{ParseCMSError("311"), true}, {ParseCMSError("SIM PIN required"), true}, {ParseCMSError("310"), true},
+		{ParseCMSError("318"), true}, {ParseCMSError("330"), false}, {ParseCMSError("500"), false},
+		{ParseCMEError("11"), true}, {ParseCMEError("10"), true}, {ParseCMEError("18"), true},
+		{ParseCMEError("30"), false}, {ErrError, false}, {nil, false},
+		{fmt.Errorf("AT+CMGS=23: %w", ParseCMSError("316")), true},
+	} {
+		if got := SIMNotReady(tc.err); got != tc.want {
+			t.Errorf("SIMNotReady(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

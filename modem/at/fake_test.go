@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,8 +26,11 @@ type fakeModem struct {
 	respond func(line string) string
 	echo    bool
 	hang    atomic.Bool // swallow all input, answer nothing
-	done    chan struct{}
-	in      chan []byte // what the line reader hands the interpreter
+	// The framing state: ATV0 numeric result codes, ATQ1 none.
+	numeric, quiet bool
+	startAtPrompt  bool // the previous client left the "> " prompt open
+	done           chan struct{}
+	in             chan []byte // what the line reader hands the interpreter
 
 	mu    sync.Mutex
 	lines []string // command lines and prompt inputs received
@@ -46,9 +50,20 @@ func reply(final string, info ...string) string {
 
 const heartbeat = "<heartbeat>"
 
+// fakeState is the state a fake modem starts in: what an earlier client
+// may have left behind.
+type fakeState struct {
+	echo, numeric, quiet, prompt bool
+}
+
 func newFake(t testing.TB, respond func(line string) string) (*fakeModem, net.Conn) {
+	return newFakeIn(t, fakeState{}, respond)
+}
+
+func newFakeIn(t testing.TB, st fakeState, respond func(line string) string) (*fakeModem, net.Conn) {
 	a, b := net.Pipe()
-	m := &fakeModem{t: t, conn: b, respond: respond, done: make(chan struct{}), s7: 50, in: make(chan []byte, 1024)}
+	m := &fakeModem{t: t, conn: b, respond: respond, done: make(chan struct{}), s7: 50, in: make(chan []byte, 1024),
+		echo: st.echo, numeric: st.numeric, quiet: st.quiet, startAtPrompt: st.prompt}
 	go m.readLoop()
 	go m.serve()
 	t.Cleanup(func() {
@@ -60,7 +75,12 @@ func newFake(t testing.TB, respond func(line string) string) (*fakeModem, net.Co
 
 // start returns an engine on a fake modem; the engine is closed at cleanup.
 func start(t testing.TB, respond func(line string) string, opts ...Option) (*Engine, *fakeModem) {
-	m, conn := newFake(t, respond)
+	return startIn(t, fakeState{}, respond, opts...)
+}
+
+// startIn is start with the fake modem in state st.
+func startIn(t testing.TB, st fakeState, respond func(line string) string, opts ...Option) (*Engine, *fakeModem) {
+	m, conn := newFakeIn(t, st, respond)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	opts = append([]Option{WithDefaultHandler(func(URC) {}), WithLogger(quiet)}, opts...)
 	e := New(context.Background(), conn, opts...)
@@ -90,7 +110,7 @@ func (m *fakeModem) serve() {
 	defer close(m.done)
 	var line []byte
 	var pending []byte // input that may start a heartbeat
-	prompt := false
+	prompt := m.startAtPrompt
 	for chunk := range m.in {
 		if m.hang.Load() {
 			line, prompt = line[:0], false
@@ -117,7 +137,7 @@ func (m *fakeModem) serve() {
 			if prompt {
 				if c == 0x1a || c == 0x1b {
 					prompt = false
-					out := m.handle(string(c) + string(line))
+					out := m.frame(m.handle(string(c) + string(line)))
 					line = line[:0]
 					if !m.write(out) {
 						return
@@ -136,6 +156,9 @@ func (m *fakeModem) serve() {
 				}
 				out := m.handle(l)
 				prompt = strings.HasSuffix(out, "> ")
+				if !prompt {
+					out = m.frame(out)
+				}
 				if !m.write(out) {
 					return
 				}
@@ -152,7 +175,26 @@ func (m *fakeModem) handle(l string) string {
 	m.mu.Lock()
 	m.lines = append(m.lines, l)
 	m.mu.Unlock()
+	if b := basicSettings.FindStringSubmatch(l); b != nil && l != "AT" {
+		for _, c := range basicCmd.FindAllString(b[1], -1) {
+			on := len(c) == 2 && c[1] == '1'
+			switch c[0] {
+			case 'E':
+				m.echo = on
+			case 'V':
+				m.numeric = !on
+			case 'Q':
+				m.quiet = on
+			}
+		}
+		if b[2] == "" {
+			return reply("OK")
+		}
+		l = "ATS7=" + b[2]
+	}
 	switch {
+	case strings.HasPrefix(l, "\x1b"):
+		return reply("OK") // ESC cancelled the prompt
 	case strings.HasPrefix(l, "ATS7="):
 		v, err := strconv.Atoi(l[5:])
 		if err != nil {
@@ -175,6 +217,43 @@ func (m *fakeModem) handle(l string) string {
 		return reply("OK")
 	}
 	return m.respond(l)
+}
+
+// basicSettings matches a line of ATE/ATV/ATQ settings, optionally
+// followed by the probe register's set (the resync line ATQ0V1E0S7=<n>).
+var (
+	basicSettings = regexp.MustCompile(`^AT((?:[EQV][01]?)*)(?:S7=(\d+))?$`)
+	basicCmd      = regexp.MustCompile(`[EQV][01]?`)
+)
+
+// frame turns a canned verbose answer (see reply) into the modem's
+// current framing: numeric result codes ("0\r", "4\r", information text
+// "<line>\r\n") in ATV0, no final result code in ATQ1.
+func (m *fakeModem) frame(out string) string {
+	if !m.numeric && !m.quiet || out == "" {
+		return out
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(out, "\r\n") {
+		if l == "" {
+			continue
+		}
+		fin := l == "OK" || l == "ERROR" || strings.HasPrefix(l, "+CME ERROR") || strings.HasPrefix(l, "+CMS ERROR")
+		switch {
+		case fin && m.quiet:
+		case fin && m.numeric:
+			b.WriteString(map[string]string{"OK": "0", "ERROR": "4"}[l])
+			if l != "OK" && l != "ERROR" {
+				b.WriteString(l)
+			}
+			b.WriteString("\r")
+		case m.numeric:
+			b.WriteString(l + "\r\n")
+		default:
+			b.WriteString("\r\n" + l + "\r\n")
+		}
+	}
+	return b.String()
 }
 
 func pad3(v int) string {
