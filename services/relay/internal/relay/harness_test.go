@@ -97,7 +97,7 @@ func start(t *testing.T, opts ...option) *harness {
 	h.reg = prometheus.NewPedanticRegistry()
 	h.m = metrics.New(h.reg)
 	h.log = tracelog.New(h.out, tracelog.Options{Now: o.now, OnDrop: func(n int) { h.m.LogLinesDropped.Add(float64(n)) }})
-	h.r = relay.New(cfg, &serialport.Device{Pattern: h.link, Baud: 115200, ReadTimeout: 20 * time.Millisecond}, h.log, h.m)
+	h.r = relay.New(cfg, &serialport.Device{Pattern: h.link, Baud: 115200}, h.log, h.m)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -308,7 +308,10 @@ func (r *Relay) serialLoop(ctx context.Context) {
 		r.m.SerialDeviceUp.Set(1)
 		r.log.Print("Serial device opened successfully")
 		r.log.Print("Starting serial receive loop")
+		// The reader waits in the poller; closing the port stops it.
+		stopRead := context.AfterFunc(ctx, func() { _ = port.Close() })
 		err = r.readLoop(ctx, port)
+		stopRead()
 
 		r.portMu.Lock() // waits for a write in progress
 		r.port = nil

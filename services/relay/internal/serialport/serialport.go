@@ -1,7 +1,8 @@
 // Package serialport opens the modem's AT port: it resolves the configured
-// device (a path, a symlink or a glob), opens it raw 8N1 through
-// go.bug.st/serial, and hides the library behind a small interface so that
-// the relay can be driven by any port, such as a pty in tests.
+// device (a path, a symlink or a glob), configures it raw 8N1 through
+// go.bug.st/serial, and reads and writes it through Go's runtime poller
+// (an *os.File on a non-blocking descriptor of the same device), so that a
+// reader waiting for the modem costs no thread and no polling.
 package serialport
 
 import (
@@ -14,14 +15,15 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
+	"syscall"
 
 	"go.bug.st/serial"
 )
 
-// Port is an open serial device. Read returns (0, nil) when a read timeout
-// set at open elapses without data, so that the reader can check for
-// cancellation; any error means the device is gone or broken.
+// Port is an open serial device. Read blocks until the device sends bytes,
+// fails, or the port is closed (Close may be called from another goroutine
+// to stop a reader; it is idempotent). Any error means the device is gone,
+// broken or closed.
 type Port interface {
 	io.ReadWriteCloser
 }
@@ -44,9 +46,6 @@ type Device struct {
 	Pattern string
 	// Baud is the speed; the port is always raw 8N1 without flow control.
 	Baud int
-	// ReadTimeout makes Read return (0, nil) after this long without data;
-	// 0 means 250ms.
-	ReadTimeout time.Duration
 }
 
 var _ Opener = (*Device)(nil)
@@ -77,81 +76,80 @@ func Resolve(pattern string) (string, error) {
 }
 
 // Open resolves Pattern and opens the device raw, 8N1, at Baud.
+//
+// Two descriptors of the device are opened. The first, non-blocking, is
+// the one read and written, through Go's runtime poller: a reader waiting
+// for the modem parks in the poller (epoll) instead of blocking a thread in
+// select(2) as go.bug.st/serial's Read does, which kept the runtime's
+// monitor thread busy. The second is go.bug.st/serial's, which configures
+// the line (termios is the device's, shared by both) and takes exclusive
+// access (TIOCEXCL) after the first is open, so that no other process can
+// open the modem meanwhile. Closing the port closes both.
 func (d *Device) Open() (Port, string, error) {
 	path, err := Resolve(d.Pattern)
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := serial.Open(path, &serial.Mode{
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, "", fmt.Errorf("open %s: %w: %w", path, ErrNotFound, err)
+		}
+		return nil, "", fmt.Errorf("open %s: %w", path, err)
+	}
+	conf, err := serial.Open(path, &serial.Mode{
 		BaudRate: d.Baud,
 		DataBits: 8,
 		Parity:   serial.NoParity,
 		StopBits: serial.OneStopBit,
 	})
 	if err != nil {
+		f.Close()
 		var pe *serial.PortError
 		if errors.As(err, &pe) && pe.Code() == serial.PortNotFound || errors.Is(err, fs.ErrNotExist) {
 			return nil, "", fmt.Errorf("open %s: %w: %w", path, ErrNotFound, err)
 		}
 		return nil, "", fmt.Errorf("open %s at %d baud: %w", path, d.Baud, err)
 	}
-	rt := d.ReadTimeout
-	if rt <= 0 {
-		rt = 250 * time.Millisecond
-	}
-	if err := p.SetReadTimeout(rt); err != nil {
-		p.Close()
-		return nil, "", fmt.Errorf("set read timeout on %s: %w", path, err)
-	}
-	return &port{p: p}, path, nil
+	return &port{f: f, conf: conf}, path, nil
 }
 
-// port makes Close safe against a concurrent Write: go.bug.st/serial closes
-// the file descriptor without waiting for writers, which could then write to
-// a reused descriptor.
+// port reads and writes f through the runtime poller; conf keeps the
+// line's configuration and exclusive access while the port is open.
 type port struct {
-	mu     sync.RWMutex
-	p      serial.Port
-	closed bool
+	f    *os.File
+	conf serial.Port
+	once sync.Once
+	err  error // of the first Close
 }
 
 func (p *port) Read(b []byte) (int, error) {
-	n, err := p.p.Read(b)
+	n, err := p.f.Read(b)
 	if err != nil {
 		return n, fmt.Errorf("serial read: %w", err)
 	}
 	return n, nil
 }
 
+// Write writes all of b; os.File already retries short writes and waits
+// in the poller while the device's buffer is full.
 func (p *port) Write(b []byte) (int, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed {
-		return 0, fmt.Errorf("serial write: %w", fs.ErrClosed)
+	n, err := p.f.Write(b)
+	if err != nil {
+		return n, fmt.Errorf("serial write: %w", err)
 	}
-	total := 0
-	for total < len(b) {
-		n, err := p.p.Write(b[total:])
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("serial write: %w", err)
-		}
-		if n == 0 {
-			return total, errors.New("serial write: device accepted no bytes")
-		}
-	}
-	return total, nil
+	return n, nil
 }
 
+// Close closes both descriptors; a Read or Write in progress returns an
+// error wrapping fs.ErrClosed (os.File defers the close(2) until it is out).
 func (p *port) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return nil
-	}
-	p.closed = true
-	if err := p.p.Close(); err != nil {
-		return fmt.Errorf("serial close: %w", err)
-	}
-	return nil
+	p.once.Do(func() {
+		ferr := p.f.Close()
+		cerr := p.conf.Close()
+		if err := errors.Join(ferr, cerr); err != nil {
+			p.err = fmt.Errorf("serial close: %w", err)
+		}
+	})
+	return p.err
 }

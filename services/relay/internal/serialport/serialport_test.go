@@ -3,6 +3,7 @@ package serialport
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -75,21 +76,18 @@ func TestOpenPty(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, buf[:n]...) // n may be 0 on the read timeout
+		got = append(got, buf[:n]...)
 	}
 	if string(got) != "\r\nOK\r\n" {
 		t.Fatalf("got %q", got)
 	}
-	// Unplug: reads fail.
+	// Unplug: a read fails (EIO from the hung-up pty), and so does a write.
 	modem.Close()
-	for {
-		n, err := p.Read(buf)
-		if err != nil {
-			break
-		}
-		if n > 0 {
-			t.Fatalf("read %q after unplug", buf[:n])
-		}
+	if n, err := p.Read(buf); err == nil {
+		t.Fatalf("read %q after unplug, no error", buf[:n])
+	}
+	if _, err := p.Write([]byte("AT\r")); err == nil {
+		t.Fatal("write after unplug succeeded")
 	}
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
@@ -99,5 +97,55 @@ func TestOpenPty(t *testing.T) {
 	}
 	if _, err := p.Write([]byte("x")); err == nil {
 		t.Fatal("write after close succeeded")
+	}
+}
+
+// TestCloseStopsBlockedRead: a reader parked in the poller waiting for the
+// modem returns as soon as another goroutine closes the port.
+func TestCloseStopsBlockedRead(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "ttyUSB2")
+	modem, err := ptylink.Open(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer modem.Close()
+	p, _, err := (&Device{Pattern: link, Baud: 115200}).Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := p.Read(make([]byte, 16))
+		readErr <- err
+	}()
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-readErr; !errors.Is(err, fs.ErrClosed) {
+		t.Fatalf("read after close: %v, want fs.ErrClosed", err)
+	}
+}
+
+// TestExclusive: while the relay has the device open, nobody else can open
+// it (TIOCEXCL; root is exempt from it, so the check needs another user).
+func TestExclusive(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root may open a device in exclusive mode")
+	}
+	link := filepath.Join(t.TempDir(), "ttyUSB2")
+	modem, err := ptylink.Open(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer modem.Close()
+	d := &Device{Pattern: link, Baud: 115200}
+	p, _, err := d.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if q, _, err := d.Open(); err == nil {
+		q.Close()
+		t.Fatal("a second open succeeded")
 	}
 }
