@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store/migrations"
+)
+
+// FileName is the store's file in the api's data directory.
+const FileName = "messages.db"
+
+// Defaults of Options.
+const (
+	DefaultIncompleteAfter = 24 * time.Hour
+	DefaultReportWindow    = 72 * time.Hour
+	DefaultRetention       = 90 * 24 * time.Hour
+	DefaultReaders         = 4
+	DefaultBusyTimeout     = 5 * time.Second
+)
+
+// Options configure a Store. The zero value gives the defaults.
+type Options struct {
+	// Now is the clock; nil is time.Now. Tests inject one.
+	Now func() time.Time
+	// IncompleteAfter is how long the parts of a concatenated inbound
+	// message wait for the missing ones before ExpireIncomplete delivers
+	// it as incomplete (default 24 h).
+	IncompleteAfter time.Duration
+	// ReportWindow is how long after a part was sent a status report can
+	// still be matched to it (default 72 h). TP-MR wraps at 256, so an old
+	// part with the same reference must fall outside it.
+	ReportWindow time.Duration
+	// Readers is the size of the read pool (default 4).
+	Readers int
+	// BusyTimeout is how long a connection waits for a lock held by another
+	// process, e.g. `api backup` (default 5 s).
+	BusyTimeout time.Duration
+}
+
+// Store is the durable message store: one SQLite file, one writer
+// connection, a pool of readers. It is safe for concurrent use.
+type Store struct {
+	path   string
+	w      *sql.DB // exactly one connection: every write goes through it, in order
+	r      *sql.DB // read-only pool; WAL lets it read while the writer writes
+	now    func() time.Time
+	opts   Options
+	closed chan struct{}
+}
+
+// Open opens (creating if needed) the store file at path, migrates its
+// schema to the latest version, and returns the store. A file whose schema
+// is newer than this binary knows is refused with a *migrations.TooNewError
+// naming both versions.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	return open(ctx, path, opts, migrations.Latest())
+}
+
+// OpenDir opens the store file FileName in the data directory dir.
+func OpenDir(ctx context.Context, dir string, opts Options) (*Store, error) {
+	return Open(ctx, filepath.Join(dir, FileName), opts)
+}
+
+func open(ctx context.Context, path string, opts Options, target int) (*Store, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("store: path %q: '?' and '#' are not allowed in the file name", path)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.IncompleteAfter <= 0 {
+		opts.IncompleteAfter = DefaultIncompleteAfter
+	}
+	if opts.ReportWindow <= 0 {
+		opts.ReportWindow = DefaultReportWindow
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = DefaultReaders
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = DefaultBusyTimeout
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: creating the data directory: %w", err)
+		}
+	}
+	busy := fmt.Sprint(opts.BusyTimeout.Milliseconds())
+	// WAL: readers never block the writer and the writer never blocks
+	// readers. synchronous=FULL: every commit is fsynced into the WAL before
+	// it returns, so an acknowledged row survives power loss. _txlock=
+	// immediate: a write transaction takes the write lock at BEGIN, so it
+	// never fails half-way with SQLITE_BUSY on lock upgrade.
+	w, err := sql.Open("sqlite", path+"?_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate&_busy_timeout="+busy)
+	if err != nil {
+		return nil, fmt.Errorf("store: opening %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{path: path, w: w, now: opts.Now, opts: opts, closed: make(chan struct{})}
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: opening %s: %w", path, err)
+	}
+	if _, _, err := migrations.Up(ctx, w, target); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", path+"?_query_only=1&_foreign_keys=1&_busy_timeout="+busy)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: opening readers on %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(opts.Readers)
+	r.SetMaxIdleConns(opts.Readers)
+	s.r = r
+	return s, nil
+}
+
+// Path is the store's file.
+func (s *Store) Path() string { return s.path }
+
+// SchemaVersion is the file's schema version.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	return migrations.Version(ctx, s.r)
+}
+
+// Close closes the connections; a checkpoint folds the WAL into the file.
+func (s *Store) Close() error {
+	select {
+	case <-s.closed:
+		return nil
+	default:
+		close(s.closed)
+	}
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// nowMs is the clock in Unix milliseconds.
+func (s *Store) nowMs() int64 { return s.now().UnixMilli() }
+
+// write runs f in one write transaction on the writer connection and
+// commits it: when write returns nil, the change is durable.
+func (s *Store) write(ctx context.Context, what string, f func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: %s: begin: %w", what, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := f(tx); err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: %s: commit: %w", what, err)
+	}
+	return nil
+}
+
+// msTime turns Unix milliseconds into a UTC time; 0 is the zero time.
+func msTime(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// timeMs turns a time into Unix milliseconds; the zero time is 0.
+func timeMs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}

@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store/migrations"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(crashChildEnv) != "" {
+		os.Exit(crashChild())
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// clock is an injected clock that tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// openTest opens a store in a fresh temporary directory with the clock.
+func openTest(t testing.TB, c *clock) *Store {
+	t.Helper()
+	return openAt(t, filepath.Join(t.TempDir(), FileName), c)
+}
+
+func openAt(t testing.TB, path string, c *clock) *Store {
+	t.Helper()
+	opts := Options{}
+	if c != nil {
+		opts.Now = c.Now
+	}
+	s, err := Open(context.Background(), path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+var testModem = ModemIdentity{IMSI: "232011234567890", ICCID: "8943011234567890123", IMEI: "861234567890123"}
+
+func TestOpenSetsDurablePragmas(t *testing.T) {
+	s := openTest(t, nil)
+	ctx := context.Background()
+	var mode string
+	var sync, fk int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode %q, %v", mode, err)
+	}
+	if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil || sync != 2 {
+		t.Fatalf("synchronous %d (want 2, FULL), %v", sync, err)
+	}
+	if err := s.w.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+		t.Fatalf("foreign_keys %d, %v", fk, err)
+	}
+	if err := s.r.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+		t.Fatalf("readers' foreign_keys %d, %v", fk, err)
+	}
+	if _, err := s.r.ExecContext(ctx, "DELETE FROM modems"); err == nil {
+		t.Fatal("a reader connection could write")
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != migrations.Latest() {
+		t.Fatalf("schema version %d, %v", v, err)
+	}
+}
+
+func TestOpenRefusesNewerSchemaNamingBothVersions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	s := openAt(t, path, nil)
+	if _, err := s.w.Exec(fmt.Sprintf("PRAGMA user_version = %d", migrations.Latest()+5)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := Open(context.Background(), path, Options{})
+	var tooNew *migrations.TooNewError
+	if !errors.As(err, &tooNew) {
+		t.Fatalf("err %v", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, fmt.Sprint(migrations.Latest()+5)) || !strings.Contains(msg, fmt.Sprint(migrations.Latest())) || !strings.Contains(msg, path) {
+		t.Fatalf("message %q names neither both versions nor the file", msg)
+	}
+}
+
+func TestUpsertModem(t *testing.T) {
+	c := newClock()
+	s := openTest(t, c)
+	ctx := context.Background()
+	id1, err := s.UpsertModem(ctx, testModem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Add(time.Hour)
+	id2, err := s.UpsertModem(ctx, testModem)
+	if err != nil || id2 != id1 {
+		t.Fatalf("second upsert: %d, %v (first %d)", id2, err, id1)
+	}
+	other := testModem
+	other.IMEI = "861234567890999" // the same SIM in another stick is another modem
+	id3, err := s.UpsertModem(ctx, other)
+	if err != nil || id3 == id1 {
+		t.Fatalf("other stick: %d, %v", id3, err)
+	}
+	ms, err := s.Modems(ctx)
+	if err != nil || len(ms) != 2 || !ms[0].LastSeen.Equal(c.Now()) || ms[0].FirstSeen.Equal(ms[0].LastSeen) {
+		t.Fatalf("modems %+v, %v", ms, err)
+	}
+	for _, bad := range []ModemIdentity{{IMEI: "1"}, {IMSI: "1"}, {IMSI: "12x", IMEI: "1"}} {
+		if _, err := s.UpsertModem(ctx, bad); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("%+v: %v", bad, err)
+		}
+	}
+}
