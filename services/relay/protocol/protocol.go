@@ -23,6 +23,14 @@ const (
 	// DefaultHeartbeatTimeout is how long a client in control may go without
 	// sending a heartbeat (counted from connect, then from the last one).
 	DefaultHeartbeatTimeout = 5000 * time.Millisecond
+	// DefaultSentinelHold bounds how long the relay holds back bytes that
+	// may start a sentinel (a heartbeat split across TCP segments) before
+	// it treats them as data. 1 s survives the retransmission of a lost
+	// segment (Linux's minimum retransmission timeout is 200 ms) and its
+	// first backoff; heartbeats come every 2 s and AT lines end in CR, so
+	// the hold costs nothing in practice. It must stay below the heartbeat
+	// timeout. (New; the original did not recognise split heartbeats.)
+	DefaultSentinelHold = time.Second
 )
 
 // Messages sent to a client just before the relay closes its connection.

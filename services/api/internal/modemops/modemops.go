@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
@@ -25,6 +26,9 @@ import (
 type AT interface {
 	Command(ctx context.Context, cmd string, opts ...at.CommandOption) (at.Response, error)
 	SMSCommand(ctx context.Context, cmd, body string, opts ...at.CommandOption) (at.Response, error)
+	// Recover clears the modem's state (open prompt, ATV0, ATQ1, echo)
+	// and brings the engine in step; see at.Engine.Recover.
+	Recover(ctx context.Context) error
 }
 
 var _ AT = (*at.Engine)(nil)
@@ -63,6 +67,9 @@ type Config struct {
 type Ops struct {
 	cfg Config
 	log *slog.Logger
+	// stale: a restore of the api's settings failed (after a raw command
+	// that changed them); the next status read restores them first.
+	stale atomic.Bool
 
 	mu       sync.Mutex
 	lastBody time.Time
@@ -95,34 +102,6 @@ func New(cfg Config) *Ops {
 
 func (o *Ops) cmd(ctx context.Context, e AT, c string) (at.Response, error) {
 	return e.Command(ctx, c, at.Timeout(o.cfg.CommandTimeout))
-}
-
-// Init is the modem's init sequence after every (re)connect: echo off,
-// numeric +CME/+CMS errors, PDU mode — these must succeed — and then the
-// settings that need a SIM (character set, new-message indications,
-// storage), which may fail while the SIM waits for its PIN; they are
-// repeated after the PIN is entered.
-func (o *Ops) Init(ctx context.Context, e AT) error {
-	for _, c := range []string{"E0", "+CMEE=1", "+CMGF=0"} {
-		if _, err := o.cmd(ctx, e, c); err != nil {
-			return fmt.Errorf("init AT%s: %w", c, err)
-		}
-	}
-	return o.initSIM(ctx, e)
-}
-
-// initSIM runs the SIM-dependent settings. Modem errors are logged, not
-// returned; a lost connection is returned.
-func (o *Ops) initSIM(ctx context.Context, e AT) error {
-	for _, c := range []string{`+CSCS="GSM"`, "+CNMI=2,1,0,1,0", `+CPMS="SM","SM","SM"`} {
-		if _, err := o.cmd(ctx, e, c); err != nil {
-			if fatal(err) {
-				return fmt.Errorf("init AT%s: %w", c, err)
-			}
-			o.log.Warn("modem init: setting failed (the SIM may need its PIN)", "command", "AT"+c, "err", err)
-		}
-	}
-	return nil
 }
 
 // fatal reports whether err means the modem is not talking (as opposed to
@@ -194,7 +173,27 @@ type Status struct {
 	Operator         string `json:"operator"`
 	AccessTechnology string `json:"accessTechnology"`
 	Signal           Signal `json:"signal"`
+	// Radio is "on" (+CFUN: 1), "off" (+CFUN: 0 minimum or 4 flight
+	// mode, see Functionality) or "unknown".
+	Radio         string `json:"radio"`
+	Functionality int    `json:"functionality"` // +CFUN <fun>, -1 unknown
+	// Storage is the store new messages are received into (+CPMS <mem3>),
+	// nil if unknown.
+	Storage *Storage `json:"storage,omitempty"`
+	// Warnings are conditions that do not stop sending but need a human:
+	// a full message store.
+	Warnings []string `json:"warnings,omitempty"`
 }
+
+// Storage is one message store of +CPMS.
+type Storage struct {
+	Memory string `json:"memory"` // SM, ME, ...
+	Used   int    `json:"used"`
+	Total  int    `json:"total"`
+}
+
+// Full reports whether no message fits in the store any more.
+func (s *Storage) Full() bool { return s != nil && s.Total > 0 && s.Used >= s.Total }
 
 // Signal is AT+CSQ, converted.
 type Signal struct {
@@ -218,7 +217,10 @@ var accessTechnologies = map[string]string{
 // technology. Modem error answers leave fields unknown; only a lost
 // connection or a timeout is an error.
 func (o *Ops) ReadStatus(ctx context.Context, e AT) (Status, error) {
-	st := Status{SIM: "unknown", Registration: "unknown", RegistrationCode: -1, Signal: Signal{CSQ: 99}}
+	st := Status{SIM: "unknown", Registration: "unknown", RegistrationCode: -1, Signal: Signal{CSQ: 99}, Radio: "unknown", Functionality: -1}
+	if err := o.restoreIfStale(ctx, e); err != nil {
+		return st, err
+	}
 	r, err := o.cmd(ctx, e, "+CPIN?")
 	switch {
 	case err == nil:
@@ -276,7 +278,55 @@ func (o *Ops) ReadStatus(ctx context.Context, e AT) (Status, error) {
 	} else if fatal(err) {
 		return st, err
 	}
+	if r, err = o.cmd(ctx, e, "+CFUN?"); err == nil {
+		v, _ := r.Value("+CFUN")
+		if n, err := strconv.Atoi(splitFields(v)[0]); err == nil {
+			st.Functionality = n
+			st.Radio = "off"
+			if n == 1 {
+				st.Radio = "on"
+			}
+		}
+	} else if fatal(err) {
+		return st, err
+	}
+	if r, err = o.cmd(ctx, e, "+CPMS?"); err == nil {
+		v, _ := r.Value("+CPMS")
+		st.Storage = ParseCPMS(v)
+		if st.Storage.Full() {
+			st.Warnings = append(st.Warnings, fmt.Sprintf("the %s message store is full (%d of %d): new messages are not received until some are deleted", st.Storage.Memory, st.Storage.Used, st.Storage.Total))
+		}
+	} else if fatal(err) {
+		return st, err
+	}
 	return st, nil
+}
+
+// ParseCPMS reads the receive store (<mem3>) of a +CPMS read answer, in
+// either form ZTE sticks use: `"SM",0,50,"SM",0,50,"SM",0,50` (names,
+// also with spaces after the commas) or `0,50,0,50,0,100` (numbers only).
+// It returns nil if the value has neither shape.
+func ParseCPMS(v string) *Storage {
+	f := splitFields(v)
+	num := func(s string) (int, bool) {
+		n, err := strconv.Atoi(s)
+		return n, err == nil && n >= 0
+	}
+	switch len(f) {
+	case 9:
+		used, ok1 := num(f[7])
+		total, ok2 := num(f[8])
+		if ok1 && ok2 && f[6] != "" {
+			return &Storage{Memory: f[6], Used: used, Total: total}
+		}
+	case 6:
+		used, ok1 := num(f[4])
+		total, ok2 := num(f[5])
+		if ok1 && ok2 {
+			return &Storage{Memory: "mem3", Used: used, Total: total}
+		}
+	}
+	return nil
 }
 
 func simState(v string) string {

@@ -48,7 +48,6 @@ type Config struct {
 
 // Defaults of the settings that are not in package protocol.
 const (
-	DefaultSentinelHold = 100 * time.Millisecond
 	DefaultWriteTimeout = 5 * time.Second
 )
 
@@ -82,7 +81,7 @@ func Parse(name string, args []string, lookupEnv func(string) (string, bool), ou
 	def("listen", protocol.DefaultListen, "TCP address for the client")
 	def("heartbeat-timeout", protocol.DefaultHeartbeatTimeout.String(), "heartbeat timeout: a duration (5s) or milliseconds (5000)")
 	def("heartbeat-sentinel", protocol.DefaultSentinel, "heartbeat marker, removed from the client's stream")
-	def("sentinel-hold", DefaultSentinelHold.String(), "longest time bytes that may start a heartbeat are held back")
+	def("sentinel-hold", protocol.DefaultSentinelHold.String(), "longest time bytes that may start a heartbeat are held back (below the heartbeat timeout)")
 	def("write-timeout", DefaultWriteTimeout.String(), "longest time a write to the client may block before it is disconnected")
 	def("metrics-listen", DefaultMetricsListen, "HTTP address for /metrics and /healthz; empty disables it")
 	fs.Usage = func() {

@@ -24,7 +24,7 @@ func TestDefaults(t *testing.T) {
 	want := Config{
 		Device: "/dev/ttyUSB2", Baud: 115200, Listen: ":8080",
 		HeartbeatTimeout: 5 * time.Second, Sentinel: "<heartbeat>",
-		SentinelHold: 100 * time.Millisecond, WriteTimeout: 5 * time.Second,
+		SentinelHold: time.Second, WriteTimeout: 5 * time.Second,
 		MetricsListen: ":9101",
 	}
 	if c != want {

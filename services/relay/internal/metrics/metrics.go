@@ -45,8 +45,14 @@ type Metrics struct {
 	ConnectionsRejected *prometheus.CounterVec
 	ClientDisconnects   *prometheus.CounterVec
 	HeartbeatsReceived  prometheus.Counter
-	SerialReopens       prometheus.Counter
-	LogLinesDropped     prometheus.Counter
+	// SentinelHoldReleases counts possible sentinel starts released as data
+	// because the rest did not follow within the sentinel hold.
+	SentinelHoldReleases prometheus.Counter
+	// ClientDiscardedBytes counts bytes a client in control sent after its
+	// last line terminator and left behind when it went away.
+	ClientDiscardedBytes prometheus.Counter
+	SerialReopens        prometheus.Counter
+	LogLinesDropped      prometheus.Counter
 }
 
 // New creates the metrics and registers them with reg. Every label value
@@ -71,6 +77,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "relay_client_disconnects_total", Help: "Clients in control that were disconnected, by reason."}, []string{"reason"}),
 		HeartbeatsReceived: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "relay_heartbeats_received_total", Help: "Heartbeat sentinels received from the client in control."}),
+		SentinelHoldReleases: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relay_sentinel_hold_releases_total", Help: "Possible heartbeat starts released to the serial device as data because the rest of the sentinel did not follow within the sentinel hold."}),
+		ClientDiscardedBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relay_client_discarded_bytes_total", Help: "Bytes a client in control sent after its last line terminator (CR, Ctrl-Z, ESC) and left behind when it went away: discarded, never written to the serial device."}),
 		SerialReopens: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "relay_serial_reopens_total", Help: "Times the serial device was opened again after it had been lost."}),
 		LogLinesDropped: prometheus.NewCounter(prometheus.CounterOpts{
@@ -84,7 +94,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.ClientDisconnects.WithLabelValues(r)
 	}
 	reg.MustRegister(m.SerialDeviceUp, m.ClientInControl, m.SerialWrittenBytes, m.SerialReadBytes, m.SerialDroppedBytes,
-		m.ConnectionsAccepted, m.ConnectionsRejected, m.ClientDisconnects, m.HeartbeatsReceived, m.SerialReopens,
+		m.ConnectionsAccepted, m.ConnectionsRejected, m.ClientDisconnects, m.HeartbeatsReceived, m.SentinelHoldReleases, m.ClientDiscardedBytes, m.SerialReopens,
 		m.LogLinesDropped)
 	return m
 }

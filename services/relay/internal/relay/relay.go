@@ -36,7 +36,7 @@ type Config struct {
 	// Sentinel: default protocol.DefaultSentinel.
 	Sentinel string
 	// SentinelHold bounds how long bytes that may start a sentinel are held
-	// back; default 100ms.
+	// back; default protocol.DefaultSentinelHold.
 	SentinelHold time.Duration
 	// WriteTimeout bounds one write to the client; default 5s.
 	WriteTimeout time.Duration
@@ -59,7 +59,7 @@ func (c *Config) setDefaults() {
 		c.Sentinel = protocol.DefaultSentinel
 	}
 	if c.SentinelHold <= 0 {
-		c.SentinelHold = 100 * time.Millisecond
+		c.SentinelHold = protocol.DefaultSentinelHold
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 5 * time.Second
@@ -254,6 +254,7 @@ func (r *Relay) runSession(s *session) {
 	wg.Go(s.sendLoop)
 	s.receiveLoop()
 	wg.Wait()
+	s.discardUnterminated()
 	r.mu.Lock()
 	if r.sess == s {
 		r.sess = nil

@@ -3,6 +3,7 @@ package relay_test
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -60,16 +61,39 @@ func TestSentinelPlacements(t *testing.T) {
 func TestSentinelSplitAcrossSegments(t *testing.T) {
 	h := start(t)
 	c := h.dialInControl()
-	// The relay has written "AT" and holds "<heart" when the log shows it.
-	c.send("AT<heart")
-	h.eventually("AT written", func() bool { return h.serialWritten() == "AT" })
-	c.send("beat>\r")
+	// The relay has written "AT\r" and holds "<heart" once the modem answers.
+	c.send("AT\r<heart")
 	c.expect("AT\r\r\nOK\r\n")
-	if got := h.serialWritten(); got != "AT\r" {
-		t.Fatalf("written to serial %q, want %q", got, "AT\r")
+	c.send("beat>AT\r")
+	c.expect("AT\r\r\nOK\r\n")
+	if got := h.serialWritten(); got != "AT\rAT\r" {
+		t.Fatalf("written to serial %q, want %q", got, "AT\rAT\r")
 	}
 	if n := testutil.ToFloat64(h.m.HeartbeatsReceived); n != 1 {
 		t.Fatalf("heartbeats %v, want 1", n)
+	}
+}
+
+// TestSentinelSplitSurvivesRetransmissionAtDefaultHold: a heartbeat split
+// across TCP segments whose second half comes 500 ms later (longer than
+// Linux's minimum retransmission timeout, 200 ms) is still a heartbeat at
+// the default sentinel hold: nothing of it reaches the modem.
+func TestSentinelSplitSurvivesRetransmissionAtDefaultHold(t *testing.T) {
+	h := start(t, withConfig(func(c *relay.Config) { c.SentinelHold = 0 })) // the default
+	c := h.dialInControl()
+	c.send("AT\r<heart")
+	c.expect("AT\r\r\nOK\r\n")
+	time.Sleep(500 * time.Millisecond) // the lost segment's retransmission
+	c.send("beat>AT\r")
+	c.expect("AT\r\r\nOK\r\n")
+	if got := h.serialWritten(); got != "AT\rAT\r" {
+		t.Fatalf("written to serial %q, want %q", got, "AT\rAT\r")
+	}
+	if n := testutil.ToFloat64(h.m.HeartbeatsReceived); n != 1 {
+		t.Fatalf("heartbeats %v, want 1", n)
+	}
+	if n := testutil.ToFloat64(h.m.SentinelHoldReleases); n != 0 {
+		t.Fatalf("sentinel hold releases %v, want 0", n)
 	}
 }
 
@@ -90,23 +114,97 @@ func TestSentinelByteAtATime(t *testing.T) {
 func TestHeldBytesReachTheModem(t *testing.T) {
 	h := start(t, withConfig(func(c *relay.Config) { c.SentinelHold = 20 * time.Millisecond }))
 	c := h.dialInControl()
-	// A command line ending in '<' (a possible sentinel start) and nothing
-	// after it: the '<' must still be written, after the hold bound.
-	c.send("AT+CSCA=\"<")
-	h.eventually("the held '<' written", func() bool { return h.serialWritten() == "AT+CSCA=\"<" })
-	// "<heart" that is never completed is data too.
-	c.send("<heart")
-	h.eventually("the held '<heart' written", func() bool { return h.serialWritten() == "AT+CSCA=\"<<heart" })
+	// "<heart" that is not completed within the hold is data, not a
+	// heartbeat: it reaches the modem with the rest of its line, and a
+	// "beat>" that comes too late is data too.
+	c.send("AT\r<heart")
+	c.expect("AT\r\r\nOK\r\n")
+	h.eventually("the hold released", func() bool { return testutil.ToFloat64(h.m.SentinelHoldReleases) == 1 })
+	c.send("beat>\r")
+	c.expect("<heartbeat>\r\r\nERROR\r\n") // "at>" looks like a command to the modem
+	if got, want := h.serialWritten(), "AT\r<heartbeat>\r"; got != want {
+		t.Fatalf("written to serial %q, want %q", got, want)
+	}
+	if n := testutil.ToFloat64(h.m.HeartbeatsReceived); n != 0 {
+		t.Fatalf("heartbeats %v, want 0", n)
+	}
 }
 
-func TestHeldBytesFlushedWhenClientCloses(t *testing.T) {
-	h := start(t) // hold bound 10 s: only the close can release the '<'
+// TestHeldLineWrittenWithItsTerminator: bytes after the last CR wait for
+// the next one and then go to the modem together with it, in one write.
+func TestHeldLineWrittenWithItsTerminator(t *testing.T) {
+	h := start(t)
 	c := h.dialInControl()
-	c.send("AT<")
-	if err := c.conn.CloseWrite(); err != nil {
-		t.Fatal(err)
+	c.send("AT+CG<heartbeat>")
+	// The heartbeat counted: the relay has read "AT+CG" and holds it.
+	h.eventually("heartbeat", func() bool { return testutil.ToFloat64(h.m.HeartbeatsReceived) == 1 })
+	if got := h.serialWritten(); got != "" {
+		t.Fatalf("an unterminated line reached the modem: %q", got)
 	}
-	h.eventually("the held '<' written", func() bool { return h.serialWritten() == "AT<" })
+	c.send("MI\r")
+	c.expect("AT+CGMI\r\r\nZTE CORPORATION\r\n\r\nOK\r\n")
+	if n := strings.Count(h.logText(), "SER_W ->"); n != 1 || !strings.Contains(h.logText(), `SER_W ->AT+CGMI\r<-`) {
+		t.Fatalf("want one write of the whole line, log:\n%s", h.logText())
+	}
+}
+
+// TestDepartingClientsUnterminatedBytesAreDiscarded: a client that goes
+// away in the middle of a line (here the first half of a command that
+// would turn the radio off) leaves nothing behind: the next client's first
+// command runs alone, and the modem's radio stays on.
+func TestDepartingClientsUnterminatedBytesAreDiscarded(t *testing.T) {
+	const partial = "AT+CFUN=0;"
+	cases := []struct {
+		name   string
+		cfg    func(*relay.Config)
+		leave  func(c *client)
+		reason string
+		counts bool // the relay certainly read the bytes before the client left
+	}{
+		{"close", func(*relay.Config) {}, func(c *client) { c.conn.Close() }, "client_closed", true},
+		{"reset", func(*relay.Config) {}, func(c *client) { c.conn.SetLinger(0); c.conn.Close() }, "", false},
+		{"heartbeat timeout", func(c *relay.Config) { c.HeartbeatTimeout = 300 * time.Millisecond }, func(c *client) {
+			c.expectClosed(protocol.MsgHeartbeatTimeout)
+		}, "heartbeat_timeout", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, withConfig(tc.cfg))
+			c := h.dialInControl()
+			addr := c.conn.LocalAddr().String()
+			c.send(protocol.DefaultSentinel + partial)
+			h.eventually("heartbeat", func() bool { return testutil.ToFloat64(h.m.HeartbeatsReceived) == 1 })
+			tc.leave(c)
+			h.eventually("slot free", func() bool { return testutil.ToFloat64(h.m.ClientInControl) == 0 })
+			if tc.reason != "" {
+				if v := testutil.ToFloat64(h.m.ClientDisconnects.WithLabelValues(tc.reason)); v != 1 {
+					t.Fatalf("%s disconnects = %v", tc.reason, v)
+				}
+			}
+			if tc.counts {
+				h.waitLog(`Discarded the unterminated bytes of the client socket ` + addr + ` ->` + partial + `<-`)
+				if v := testutil.ToFloat64(h.m.ClientDiscardedBytes); v != float64(len(partial)) {
+					t.Fatalf("discarded bytes = %v, want %d", v, len(partial))
+				}
+			}
+
+			next := h.dialInControl()
+			next.send("<heartbeat>ATE0\r")
+			next.expect("ATE0\r\r\nOK\r\n")
+			next.send("AT+CFUN?\r")
+			next.expect("\r\n+CFUN: 1\r\n\r\nOK\r\n")
+			var lines []string
+			for _, e := range h.sim.Device().Transcript() {
+				lines = append(lines, e.Command)
+			}
+			if want := []string{"ATE0", "AT+CFUN?"}; !slices.Equal(lines, want) {
+				t.Fatalf("the modem saw the command lines %q, want %q", lines, want)
+			}
+			if got := h.serialWritten(); strings.Contains(got, "CFUN=0") {
+				t.Fatalf("written to serial %q", got)
+			}
+		})
+	}
 }
 
 func TestSecondClientRejected(t *testing.T) {

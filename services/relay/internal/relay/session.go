@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sim-modem-api/sim-modem-api/modem/escape"
+	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/linehold"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/metrics"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/sentinel"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
@@ -20,6 +22,7 @@ type session struct {
 	conn  net.Conn
 	addr  string
 	strip *sentinel.Stripper
+	lines linehold.Holder // owned by the receive loop, then by runSession
 
 	mu      sync.Mutex
 	out     []byte // the device's bytes (and a last message) waiting to be sent
@@ -191,7 +194,7 @@ func (s *session) receiveLoop() {
 			case holdDeadline.IsZero():
 				holdDeadline = time.Now().Add(cfg.SentinelHold)
 			}
-			if !s.writeSerial(out) {
+			if !s.writeSerial(s.lines.Feed(out)) {
 				return
 			}
 		}
@@ -204,9 +207,11 @@ func (s *session) receiveLoop() {
 			}
 			now := time.Now()
 			if !holdDeadline.IsZero() && !now.Before(holdDeadline) {
-				// Nothing completed the sentinel in time: it is data.
+				// Nothing completed the sentinel in time: it is data (and,
+				// like any data, waits for its line's terminator).
 				holdDeadline = time.Time{}
-				if !s.writeSerial(s.strip.Flush(out[:0])) {
+				s.r.m.SentinelHoldReleases.Inc()
+				if !s.writeSerial(s.lines.Feed(s.strip.Flush(out[:0]))) {
 					return
 				}
 				continue
@@ -218,8 +223,10 @@ func (s *session) receiveLoop() {
 			continue // woke early
 		}
 		if errors.Is(err, io.EOF) {
-			// What was held back as a possible sentinel start is data.
-			if len(s.strip.Pending()) > 0 && !s.writeSerial(s.strip.Flush(out[:0])) {
+			// What was held back as a possible sentinel start is data: up
+			// to its last terminator (if the sentinel has one) it goes to
+			// the device, the rest is discarded with the unterminated line.
+			if len(s.strip.Pending()) > 0 && !s.writeSerial(s.lines.Feed(s.strip.Flush(out[:0]))) {
 				return
 			}
 			s.end(metrics.DisconnectClientClosed, "the client closed the connection", "")
@@ -228,6 +235,20 @@ func (s *session) receiveLoop() {
 		}
 		return
 	}
+}
+
+// discardUnterminated drops, once the client has gone, the bytes it sent
+// after its last line terminator (and a possible sentinel start held back),
+// so that they never run in front of the next client's first command; it
+// logs and counts them. Only after the receive loop has returned.
+func (s *session) discardUnterminated() {
+	d := append(s.lines.Discard(), s.strip.Pending()...)
+	s.strip.Reset()
+	if len(d) == 0 {
+		return
+	}
+	s.r.m.ClientDiscardedBytes.Add(float64(len(d)))
+	s.r.log.Printf("Discarded the unterminated bytes of the client socket %s ->%s<-", s.addr, escape.String(d))
 }
 
 // writeSerial writes to the device; on failure it ends the session.
