@@ -5,8 +5,9 @@
 //
 // A Holder passes on a client's bytes up to and including the last
 // terminator seen: CR (0x0D) ends an AT command line, Ctrl-Z (0x1A) ends and
-// ESC (0x1B) cancels an SMS body at the "> " prompt. The bytes after it are
-// held until a later terminator releases them with it. A write that ends in
+// ESC (0x1B) cancels an SMS body at the "> " prompt; LFs right after a
+// terminator (CRLF line ends) go with it. The bytes after it are held until
+// a later terminator releases them with it. A write that ends in
 // a terminator (a command line, a body with its Ctrl-Z) goes straight
 // through. When the client goes away, Discard drops what is held.
 //
@@ -28,55 +29,75 @@ type Holder struct {
 	// Max bounds the held bytes; 0 means DefaultMax.
 	Max int
 
-	held []byte
-	out  []byte // held bytes joined with the releasing ones
+	held      []byte
+	out       []byte // held bytes joined with the releasing ones
+	atLineEnd bool   // nothing is held and the last byte released ended a line
 }
 
 // Feed takes the client's next bytes and returns those to write to the
 // device now, in order: everything up to and including the last
-// terminator in held+p, or all of it when more than Max would be held. The
-// result may alias p or the Holder's buffer and is valid until the next
-// call.
+// terminator in held+p, with the LFs right after it (a CRLF client such as
+// nc -C ends its lines so), or all of it when more than Max would be held.
+// The result may alias p or the Holder's buffer and is valid until the
+// next call.
 func (h *Holder) Feed(p []byte) []byte {
+	if len(p) == 0 {
+		return nil
+	}
 	limit := h.Max
 	if limit <= 0 {
 		limit = DefaultMax
 	}
+	end := h.lineEnd(p)
+	left := len(p) - end // what would be held
+	if end == 0 {
+		left += len(h.held)
+	}
+	if end == len(p) || left > limit {
+		// All of it goes: p ends a line (the common case, with nothing
+		// held: p itself), or it is beyond the bound.
+		h.atLineEnd = end == len(p)
+		if len(h.held) == 0 {
+			return p
+		}
+		h.out = append(append(h.out[:0], h.held...), p...)
+		h.held = h.held[:0]
+		return h.out
+	}
+	var out []byte
+	if end > 0 {
+		out = p[:end]
+		if len(h.held) > 0 {
+			h.out = append(append(h.out[:0], h.held...), p[:end]...)
+			out = h.out
+			h.held = h.held[:0]
+		}
+	}
+	h.held = append(h.held, p[end:]...)
+	h.atLineEnd = false
+	return out
+}
+
+// lineEnd returns how many bytes of p end a line: up to the last
+// terminator and the LFs right after it, or the leading LFs of p when the
+// previous bytes ended a line; 0 if none.
+func (h *Holder) lineEnd(p []byte) int {
 	i := len(p) - 1
 	for i >= 0 && !IsTerminator(p[i]) {
 		i--
 	}
-	if len(h.held) == 0 {
-		if i == len(p)-1 {
-			return p // the common case: nothing held, p ends a line
-		}
-		if len(p)-(i+1) > limit {
-			return p
-		}
-		h.held = append(h.held, p[i+1:]...)
-		return p[:i+1]
+	if i < 0 && !(h.atLineEnd && len(h.held) == 0) {
+		return 0
 	}
-	if i < 0 {
-		if len(h.held)+len(p) > limit {
-			h.out = append(append(h.out[:0], h.held...), p...)
-			h.held = h.held[:0]
-			return h.out
-		}
-		h.held = append(h.held, p...)
-		return nil
+	j := i + 1
+	for j < len(p) && p[j] == '\n' {
+		j++
 	}
-	h.out = append(append(h.out[:0], h.held...), p[:i+1]...)
-	h.held = h.held[:0]
-	if rest := p[i+1:]; len(rest) > limit {
-		h.out = append(h.out, rest...)
-	} else {
-		h.held = append(h.held, rest...)
-	}
-	return h.out
+	return j
 }
 
-// Held returns the bytes held back, without a terminator. The slice aliases
-// the Holder's buffer until the next call.
+// Held returns the bytes held back. The slice aliases the Holder's buffer
+// until the next call.
 func (h *Holder) Held() []byte { return h.held }
 
 // Discard forgets the held bytes and returns them (for the log), valid
@@ -84,5 +105,6 @@ func (h *Holder) Held() []byte { return h.held }
 func (h *Holder) Discard() []byte {
 	d := h.held
 	h.held = h.held[:0]
+	h.atLineEnd = false
 	return d
 }
