@@ -94,8 +94,9 @@ type Relay struct {
 	rejecting chan struct{} // semaphore: connections being told why they are rejected
 }
 
-// maxRejecting bounds the rejected connections handled at once; beyond it
-// a rejected connection is closed without its message.
+// maxRejecting bounds the rejected connections that linger at once (see
+// closeConn); beyond it a rejected connection still gets its message but is
+// closed at once, after what it has sent so far is read.
 const maxRejecting = 16
 
 // lingerTime bounds how long a closed connection is drained so that the
@@ -203,19 +204,7 @@ func (r *Relay) admit(ctx context.Context, conn net.Conn, wg *sync.WaitGroup) {
 		r.mu.Unlock()
 		r.m.ConnectionsRejected.WithLabelValues(reason).Inc()
 		r.log.Printf("Rejected the client socket %s: %s", addr, why)
-		select {
-		case r.rejecting <- struct{}{}:
-			wg.Go(func() {
-				defer func() { <-r.rejecting }()
-				// A fresh socket's send buffer takes the short message at
-				// once; the deadline only guards against the impossible.
-				_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-				_, _ = conn.Write([]byte(msg))
-				closeConn(conn)
-			})
-		default:
-			_ = conn.Close()
-		}
+		r.reject(conn, msg, wg)
 		return
 	}
 	s := newSession(r, conn, addr)
@@ -226,6 +215,37 @@ func (r *Relay) admit(ctx context.Context, conn net.Conn, wg *sync.WaitGroup) {
 	r.log.Print("Successfully gave control to this client socket")
 	r.log.Print("Starting heartbeat watcher")
 	wg.Go(func() { r.runSession(s) })
+}
+
+// reject tells conn why it is rejected and closes it. The message is
+// written at once, without waiting (a fresh socket's send buffer takes a
+// few dozen bytes), by the accept loop itself, so every rejected client gets
+// it however many arrive together; then FIN. Up to maxRejecting rejected
+// connections linger in a goroutine each to drain what the client still
+// sends (see closeConn); beyond that, what the client has sent so far is
+// read without waiting and the connection is closed at once: a client that
+// sends more after that may see a reset, but its message was sent first.
+func (r *Relay) reject(conn net.Conn, msg string, wg *sync.WaitGroup) {
+	if n, err := writeNow(conn, []byte(msg)); n < len(msg) {
+		// Not from a fresh socket; close without the message rather than
+		// wait in the accept loop.
+		r.log.Printf("Could not tell the rejected client socket %s why (%d of %d bytes written): %v", conn.RemoteAddr(), n, len(msg), err)
+		_ = conn.Close()
+		return
+	}
+	select {
+	case r.rejecting <- struct{}{}:
+		wg.Go(func() {
+			defer func() { <-r.rejecting }()
+			closeConn(conn)
+		})
+	default:
+		if tc, ok := conn.(interface{ CloseWrite() error }); ok {
+			_ = tc.CloseWrite()
+		}
+		_ = drainNow(conn, 1<<16)
+		_ = conn.Close()
+	}
 }
 
 // closeConn closes a connection the relay is done with, after its last

@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strings"
@@ -222,6 +223,56 @@ func TestSecondClientRejected(t *testing.T) {
 		t.Fatalf("rejected = %v", v)
 	}
 	h.waitLog("Rejected the client socket " + c2.conn.LocalAddr().String() + ": there's already a client in control")
+}
+
+// TestManyRejectedClientsAllGetTheMessage: 64 clients that connect while
+// one is in control, all at once and each sending a heartbeat and a
+// command, each read "There's already a client in control" before the
+// close, however many the relay is rejecting at the same time.
+func TestManyRejectedClientsAllGetTheMessage(t *testing.T) {
+	const n = 64
+	h := start(t)
+	c := h.dialInControl()
+	c.roundTrip()
+	others := make([]*client, n)
+	var wg sync.WaitGroup
+	for i := range others {
+		wg.Go(func() {
+			conn, err := net.Dial("tcp", h.addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			others[i] = &client{t: t, conn: conn.(*net.TCPConn)}
+			others[i].send("<heartbeat>AT\r")
+		})
+	}
+	wg.Wait()
+	defer func() {
+		for _, o := range others {
+			if o != nil {
+				o.conn.Close()
+			}
+		}
+	}()
+	if t.Failed() {
+		return
+	}
+	// All rejected before any of them reads: at most 16 linger at once.
+	h.eventually("all rejected", func() bool {
+		return testutil.ToFloat64(h.m.ConnectionsRejected.WithLabelValues("client_in_control")) == n
+	})
+	for i, o := range others {
+		_ = o.conn.SetReadDeadline(time.Now().Add(waitFor))
+		got, err := io.ReadAll(o.conn)
+		if err != nil || string(got) != protocol.MsgAlreadyInControl {
+			t.Errorf("client %d got %q, %v; want %q and the close", i, got, err, protocol.MsgAlreadyInControl)
+		}
+	}
+	c.roundTrip()
+	if got := h.serialWritten(); got != "AT\rAT\r" {
+		t.Fatalf("written to serial %q", got)
+	}
 }
 
 func TestHeartbeatKeepsAndTimeoutCloses(t *testing.T) {
