@@ -57,4 +57,3 @@ func BenchmarkAcceptOutbound(b *testing.B) {
 		})
 	}
 }
-

@@ -20,6 +20,8 @@ var (
 	// ErrBadCursor: a list cursor that this store did not make, or made for
 	// another filter.
 	ErrBadCursor = errors.New("invalid cursor")
+	// ErrActive: the outbound message is still queued or sending.
+	ErrActive = errors.New("the message is still queued or being sent")
 	// ErrExists: the backup's target file already exists.
 	ErrExists = errors.New("file exists")
 )

@@ -18,6 +18,7 @@ type Filter struct {
 	From      string    // inbound messages from this sender
 	To        string    // outbound messages to this recipient
 	ModemID   int64
+	Unread    bool // only inbound messages not marked read
 	// Oldest lists oldest first; the default is newest first.
 	Oldest bool
 	// Limit is the page size: default DefaultLimit, at most MaxLimit.
@@ -46,7 +47,7 @@ const cursorVersion = 1
 // cannot be replayed against another filter (or page order).
 func (f *Filter) fingerprint() uint32 {
 	h := fnv.New32a()
-	fmt.Fprintf(h, "%s\x00%q\x00%d\x00%s\x00%s\x00%d\x00%t\x00", f.Direction, f.States, timeMs(f.Since), f.From, f.To, f.ModemID, f.Oldest)
+	fmt.Fprintf(h, "%s\x00%q\x00%d\x00%s\x00%s\x00%d\x00%t\x00%t\x00", f.Direction, f.States, timeMs(f.Since), f.From, f.To, f.ModemID, f.Unread, f.Oldest)
 	return h.Sum32()
 }
 
@@ -137,6 +138,9 @@ func (s *Store) List(ctx context.Context, f Filter) (*Page, error) {
 	}
 	if f.ModemID != 0 {
 		add("m.modem_id = ?", f.ModemID)
+	}
+	if f.Unread {
+		add("m.direction = 'in' AND m.read = 0")
 	}
 	q := `SELECT ` + messageColumns + ` FROM messages m`
 	if len(where) > 0 {

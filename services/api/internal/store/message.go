@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -102,6 +103,12 @@ type Message struct {
 	// sending); Retention counts from it.
 	FinishedAt time.Time
 
+	// Inbound only.
+	SMSC    string    // the service centre's address
+	SCTime  time.Time // TP-SCTS of the first part, in its own zone
+	Read    bool      // marked read by a client
+	Missing []int     // incomplete: the part numbers that never arrived
+
 	row int64 // the row id: cursor order
 }
 
@@ -116,18 +123,28 @@ type Transition struct {
 // messageColumns are selected by scanMessage, in its order.
 const messageColumns = `m.id, m.uid, m.direction, coalesce(m.modem_id, 0), m.client_key, m.peer, m.text, m.data_hex,
 	m.validity_s, m.status_report, m.flash, m.send_at, m.valid_until, m.state, m.reason, m.part_count,
-	m.created_at, m.updated_at, coalesce(m.finished_at, 0)`
+	m.created_at, m.updated_at, coalesce(m.finished_at, 0), m.smsc, m.sc_time, m.sc_zone, m.read, m.missing`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanMessage(sc scanner) (*Message, error) {
 	var m Message
-	var validity, sendAt, validUntil, created, updated, finished int64
+	var validity, sendAt, validUntil, created, updated, finished, scTime int64
+	var scZone int
+	var missing string
 	err := sc.Scan(&m.row, &m.ID, &m.Direction, &m.ModemID, &m.ClientKey, &m.Peer, &m.Text, &m.DataHex,
 		&validity, &m.Options.StatusReport, &m.Options.Flash, &sendAt, &validUntil, &m.State, &m.Reason, &m.PartCount,
-		&created, &updated, &finished)
+		&created, &updated, &finished, &m.SMSC, &scTime, &scZone, &m.Read, &missing)
 	if err != nil {
 		return nil, err
+	}
+	if scTime != 0 {
+		m.SCTime = time.UnixMilli(scTime).In(time.FixedZone("", scZone))
+	}
+	for f := range strings.SplitSeq(missing, ",") {
+		if n, err := strconv.Atoi(f); err == nil {
+			m.Missing = append(m.Missing, n)
+		}
 	}
 	m.Options.Validity = time.Duration(validity) * time.Second
 	m.Options.SendAt, m.Options.ValidUntil = msTime(sendAt), msTime(validUntil)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -139,5 +140,51 @@ func TestUpsertModem(t *testing.T) {
 		if _, err := s.UpsertModem(ctx, bad); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("%+v: %v", bad, err)
 		}
+	}
+}
+
+func TestMigrateVersion1FileKeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), FileName)
+	// A file as the first release wrote it: schema 1 and its rows.
+	db, err := sql.Open("sqlite", path+"?_foreign_keys=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, to, err := migrations.Up(ctx, db, 1); err != nil || to != 1 {
+		t.Fatalf("to %d, %v", to, err)
+	}
+	for _, q := range []string{
+		`INSERT INTO modems (id, imsi, iccid, imei, first_seen, last_seen) VALUES (1, '232011234567890', '', '861234567890123', 1, 2)`,
+		`INSERT INTO messages (id, uid, direction, modem_id, client_key, body_hash, peer, text, status_report, state, part_count, created_at, updated_at, finished_at)
+			VALUES (1, 'old-1', 'out', 1, 1, 'h', '+436601234567', 'from v1', 1, 'sent', 1, 1000, 2000, 2000)`,
+		`INSERT INTO parts (message_id, seq, pdu_hex, state, mr, sent_at, updated_at) VALUES (1, 1, '0011', 'sent', 42, 2000, 2000)`,
+		`INSERT INTO transitions (message_id, seq, state, at) VALUES (1, 0, 'queued', 1000), (1, 1, 'sent', 2000), (1, 0, 'sent', 2000)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	s := openAt(t, path, nil)
+	if v, _ := s.SchemaVersion(ctx); v != migrations.Latest() {
+		t.Fatalf("version %d after open", v)
+	}
+	m, err := s.Get(ctx, "old-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Text != "from v1" || m.State != StateSent || m.ModemID != 1 || !m.Options.StatusReport || len(m.Parts) != 1 ||
+		m.Parts[0].MR != 42 || m.Read || m.SMSC != "" || m.Missing != nil {
+		t.Fatalf("migrated %+v", m)
+	}
+	if h, err := s.History(ctx, "old-1"); err != nil || len(h) != 3 {
+		t.Fatalf("history %v, %v", h, err)
+	}
+	// The upgraded file takes what the new schema adds.
+	res, err := s.SavePart(ctx, InboundPart{ModemID: 1, Storage: "SM", Index: 0, PDUHex: deliverParts(t, "+436641234567", "new", 0, false)[0]})
+	if err != nil || res.Message == nil {
+		t.Fatalf("%+v, %v", res, err)
 	}
 }
