@@ -62,5 +62,9 @@ func (s *Store) Stats(ctx context.Context) (*Stats, error) {
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM in_groups WHERE closed_at IS NULL`).Scan(&st.ReassemblyPending); err != nil {
 		return nil, fmt.Errorf("store: stats: reassembly: %w", err)
 	}
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(sum(matched), 0), count(*) - coalesce(sum(matched), 0) FROM reports`).
+		Scan(&st.ReportsMatched, &st.ReportsUnmatched); err != nil {
+		return nil, fmt.Errorf("store: stats: reports: %w", err)
+	}
 	return st, nil
 }
