@@ -4,6 +4,7 @@
 //
 //	api [flags]            serve (flags and API_* env: api -h)
 //	api healthcheck        GET /healthz of the configured listener; exit 0 or 1
+//	api backup FILE        online copy of the message store into FILE (see backup.go)
 package main
 
 import (
@@ -39,6 +40,9 @@ func main() { os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) }
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(args[1:], getenv, stderr)
+	}
+	if len(args) > 0 && args[0] == "backup" {
+		return backup(args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := config.Parse(args, getenv, stderr)
 	if err != nil {
