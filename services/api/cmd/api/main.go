@@ -81,9 +81,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	ops := modemops.New(modemops.Config{
 		SMSC: cfg.SMSC, Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout,
 		USSDTimeout: cfg.USSDTimeout, Sentinel: cfg.Sentinel, Logger: log, OnPart: m.Part,
+		OnLateSent: m.SMSPartsLateSent.Inc, MaxParts: cfg.MaxParts,
 	})
 	disp.Subscribe("+CUSD", ops.HandleURC)
-	disp.Subscribe("", ops.HandleURC) // the continuation lines of a multi-line USSD text
+	disp.Subscribe("", ops.HandleURC)      // the continuation lines of a multi-line USSD text
+	disp.Subscribe("", ops.HandleLateCMGS) // the late +CMGS of a part whose outcome was unknown
 
 	engineOpts := []at.Option{at.WithTimeout(cfg.CommandTimeout), at.WithSMSTimeout(cfg.SMSTimeout), at.WithObserver(m.ObserveAT)}
 	if level <= slog.LevelDebug {
@@ -116,7 +118,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			return nil, err
 		}
 		return e, nil
-	}, func(n int) { m.QueueDepth.Set(float64(n)) })
+	}, func(n int) { m.QueueDepth.Set(float64(n)) },
+		scheduler.WithClassDepth(func(c scheduler.Class, n int) { m.QueueClassDepth.WithLabelValues(c.String()).Set(float64(n)) }))
 	m.QueueCapacity.Set(float64(sched.Capacity()))
 	pl = poller.New(sched, ops, cfg.PollInterval)
 

@@ -36,6 +36,7 @@ type Config struct {
 	USSDTimeout       time.Duration
 	PollInterval      time.Duration
 	QueueSize         int
+	MaxParts          int // SMS parts per message, 1..255
 	BodyLimit         int
 	ReconnectMin      time.Duration
 	ReconnectMax      time.Duration
@@ -74,7 +75,8 @@ func newEntries() []*entry {
 		{flag: "sms-timeout", env: "API_SMS_TIMEOUT", def: "10s", help: "timeout from an SMS body to its result"},
 		{flag: "ussd-timeout", env: "API_USSD_TIMEOUT", def: "15s", help: "timeout for the network's USSD answer"},
 		{flag: "poll-interval", env: "API_POLL_INTERVAL", def: "10s", help: "status snapshot refresh period"},
-		{flag: "queue-size", env: "API_QUEUE_SIZE", def: "64", help: "modem jobs waiting at most; more are refused with 429"},
+		{flag: "queue-size", env: "API_QUEUE_SIZE", def: "64", help: "modem jobs waiting at most in each job class (send, operation, read); more are refused with 429"},
+		{flag: "max-parts", env: "API_MAX_PARTS", def: "10", help: "most SMS parts one message may have (1 to 255); a longer text is refused with 400"},
 		{flag: "body-limit", env: "API_BODY_LIMIT", def: "65536", help: "request body limit in bytes"},
 		{flag: "reconnect-min", env: "API_RECONNECT_MIN", def: "200ms", help: "first reconnect delay (doubles up to reconnect-max)"},
 		{flag: "reconnect-max", env: "API_RECONNECT_MAX", def: "10s", help: "longest reconnect delay"},
@@ -156,6 +158,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 		USSDTimeout:    dur("ussd-timeout", 10*time.Millisecond),
 		PollInterval:   dur("poll-interval", 100*time.Millisecond),
 		QueueSize:      num("queue-size", 1, 100000),
+		MaxParts:       num("max-parts", 1, 255),
 		BodyLimit:      num("body-limit", 1024, 16<<20),
 		ReconnectMin:   dur("reconnect-min", time.Millisecond),
 		ReconnectMax:   dur("reconnect-max", time.Millisecond),

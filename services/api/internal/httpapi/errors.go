@@ -37,6 +37,12 @@ type Error struct {
 	Modem   *ModemError    `json:"modemError,omitempty"`
 	// SentParts are the parts of an SMS that went out before a part failed.
 	SentParts []modemops.Part `json:"sentParts,omitempty"`
+	// ID is the SMS's message id, Parts the state of each of its parts
+	// (sent, failed, unknown, pending, not_attempted).
+	ID    string          `json:"id,omitempty"`
+	Parts []modemops.Part `json:"parts,omitempty"`
+	// Limit is the limit a field's value is over (400 limit_exceeded).
+	Limit int `json:"limit,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -61,6 +67,8 @@ func modemErr(err error) *Error {
 	var se *modemops.SendError
 	var out *Error
 	switch {
+	case errors.As(err, &fe) && fe.Limit > 0:
+		return overLimit(fe.Field, fe.Message, fe.Limit)
 	case errors.As(err, &fe):
 		return invalid(FieldMessage{fe.Field, fe.Message})
 	case errors.Is(err, scheduler.ErrQueueFull):
@@ -88,9 +96,15 @@ func modemErr(err error) *Error {
 		out = &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: err.Error()}
 	}
 	if errors.As(err, &se) {
-		out.SentParts = se.Sent
+		out.SentParts, out.ID, out.Parts = se.Sent(), se.ID, se.Parts
 	}
 	return out
+}
+
+// overLimit is the 400 of a field whose value is over a stated limit.
+func overLimit(field, msg string, limit int) *Error {
+	return &Error{Status: fiber.StatusBadRequest, Code: "limit_exceeded", Message: field + ": " + msg,
+		Fields: []FieldMessage{{field, msg}}, Limit: limit}
 }
 
 // protocolMessages are the answers to errors that fiber and fasthttp raise

@@ -152,11 +152,16 @@ func (s *server) readyz(c *fiber.Ctx) error {
 
 // do runs fn as a modem job, waiting at most budget.
 func (s *server) do(budget time.Duration, fn scheduler.Job[modemops.AT]) error {
+	return s.doClass(scheduler.Operation, budget, fn)
+}
+
+// doClass runs fn as a modem job of class c, waiting at most budget.
+func (s *server) doClass(c scheduler.Class, budget time.Duration, fn scheduler.Job[modemops.AT]) error {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
-	err := s.Sched.Do(ctx, fn)
+	err := s.Sched.DoClass(ctx, c, fn)
 	if errors.Is(err, scheduler.ErrQueueFull) && s.Metrics != nil {
-		s.Metrics.QueueRejected.Inc()
+		s.Metrics.QueueRejected.WithLabelValues(c.String()).Inc()
 	}
 	return err
 }
@@ -175,16 +180,6 @@ type smsRequest struct {
 	Validity     string  `json:"validity"`
 	StatusReport bool    `json:"statusReport"`
 	Flash        bool    `json:"flash"`
-}
-
-// SMSResponse is the answer of POST /v1/sms.
-type SMSResponse struct {
-	ID           string          `json:"id"`
-	To           string          `json:"to"`
-	Encoding     string          `json:"encoding"`
-	PartCount    int             `json:"partCount"`
-	Parts        []modemops.Part `json:"parts"`
-	StatusReport bool            `json:"statusReport"`
 }
 
 func (s *server) prepareSMS(toField, to, textField string, text *string, validity time.Duration, validityErr *FieldMessage, sr, flash bool) (*modemops.PreparedSMS, string, error) {
@@ -217,6 +212,9 @@ func (s *server) prepareSMS(toField, to, textField string, text *string, validit
 			} else if f == "text" {
 				f = textField
 			}
+			if fe.Limit > 0 {
+				return nil, "", overLimit(f, fe.Message, fe.Limit)
+			}
 			return nil, "", invalid(FieldMessage{f, fe.Message})
 		}
 		return nil, "", err
@@ -226,48 +224,6 @@ func (s *server) prepareSMS(toField, to, textField string, text *string, validit
 
 func (s *server) smsBudget(p *modemops.PreparedSMS) time.Duration {
 	return s.RequestTimeout + time.Duration(len(p.PDUs))*(s.Pacing+s.SMSTimeout+s.CommandTimeout)
-}
-
-func (s *server) sendSMS(c *fiber.Ctx) error {
-	var req smsRequest
-	if err := decodeStrict(c, &req); err != nil {
-		s.countSMS("rejected")
-		return err
-	}
-	var validity time.Duration
-	var vErr *FieldMessage
-	if req.Validity != "" {
-		d, err := time.ParseDuration(req.Validity)
-		if err != nil {
-			vErr = &FieldMessage{"validity", "want a duration like 30m, 24h or 168h"}
-		} else if d < modemops.MinValidity || d > modemops.MaxValidity {
-			vErr = &FieldMessage{"validity", "must be between 5m and 63 weeks (10584h)"}
-		}
-		validity = d
-	}
-	p, to, err := s.prepareSMS("to", req.To, "text", req.Text, validity, vErr, req.StatusReport, req.Flash)
-	if err != nil {
-		s.countSMS("rejected")
-		return err
-	}
-	var parts []modemops.Part
-	err = s.do(s.smsBudget(p), func(ctx context.Context, e modemops.AT) error {
-		var err error
-		parts, _, err = s.Ops.Send(ctx, e, p)
-		return err
-	})
-	if err != nil {
-		s.countSMS("failed")
-		return modemErr(err)
-	}
-	s.countSMS("sent")
-	return c.JSON(SMSResponse{ID: newID("sms_"), To: to, Encoding: p.Encoding, PartCount: len(parts), Parts: parts, StatusReport: req.StatusReport})
-}
-
-func (s *server) countSMS(result string) {
-	if s.Metrics != nil {
-		s.Metrics.SMSMessages.WithLabelValues(result).Inc()
-	}
 }
 
 // ---- /v1/modem/status

@@ -201,7 +201,9 @@ func TestBadInputNeverReachesModem(t *testing.T) {
 		{"/v1/sms", userKey, `{"to":"+436601234567\r\nAT+CFUN=0","text":"x"}`, 422, "to"},
 		{"/v1/sms", userKey, `{"to":"+436601234567","text":"x","validity":"1m"}`, 422, "validity"},
 		{"/v1/sms", userKey, `{"to":"+436601234567","text":"x","validity":"soon"}`, 422, "validity"},
-		{"/v1/sms", userKey, `{"to":"+436601234567","text":"` + long + `"}`, 422, "text"},
+		{"/v1/sms", userKey, `{"to":"+436601234567","text":"` + long + `"}`, 400, "text"},                          // over 255 parts
+		{"/v1/sms", userKey, `{"to":"+436601234567","text":"` + strings.Repeat("x", 153*10+1) + `"}`, 400, "text"}, // over API_MAX_PARTS (10)
+		{"/sms", userKey, `{"recipient":"+436601234567","message":"` + strings.Repeat("x", 153*10+1) + `"}`, 400, "message"},
 		{"/sms", userKey, `{"recipient":"+436601234567","message":"x","validityPeriodUnit":"YEARS","validityPeriodValue":1}`, 422, "validityPeriodUnit"},
 		{"/sms", userKey, `{"recipient":"+436601234567","message":"x","validityPeriodUnit":"DAYS"}`, 422, "validityPeriodValue"},
 		{"/sms", userKey, `{"recipient":"","message":"x"}`, 422, "recipient"},
@@ -356,14 +358,17 @@ func TestQueueFull(t *testing.T) {
 		r.sched.Do(context.Background(), func(context.Context, modemops.AT) error { close(started); <-release; return nil })
 	}()
 	<-started
-	for i := 0; i < r.sched.Capacity(); i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.sched.Do(context.Background(), func(context.Context, modemops.AT) error { return nil })
-		}()
+	// Every class's queue is full (each class has its own).
+	for _, class := range scheduler.Classes {
+		for i := 0; i < r.sched.Capacity(); i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.sched.DoClass(context.Background(), class, func(context.Context, modemops.AT) error { return nil })
+			}()
+		}
 	}
-	for r.sched.Depth() != 1+r.sched.Capacity() {
+	for r.sched.Depth() != 1+len(scheduler.Classes)*r.sched.Capacity() {
 		time.Sleep(time.Millisecond)
 	}
 	req := httptest.NewRequest("POST", "/v1/sms", strings.NewReader(`{"to":"+436601234567","text":"x"}`))

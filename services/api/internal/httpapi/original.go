@@ -10,6 +10,7 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/relayconn"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler/coalesce"
 )
 
 // Results of the original REST server.
@@ -25,6 +26,11 @@ type OriginalResponse struct {
 	Result           string              `json:"result"`
 	ExecutedCommands []modemops.Exchange `json:"executedCommands"`
 	Error            string              `json:"error,omitempty"`
+	// ID and Parts (POST /sms only, an addition to the original's shape):
+	// the message id and every part's state (sent, failed, unknown,
+	// pending, not_attempted).
+	ID    string          `json:"id,omitempty"`
+	Parts []modemops.Part `json:"parts,omitempty"`
 }
 
 // originalResult classifies err as the original did, with the HTTP status
@@ -98,27 +104,58 @@ func (s *server) origSMS(c *fiber.Ctx) error {
 		s.countSMS("rejected")
 		return err
 	}
-	var xs []modemops.Exchange
-	err = s.do(s.smsBudget(p), func(ctx context.Context, e modemops.AT) error {
-		var err error
-		_, xs, err = s.Ops.Send(ctx, e, p)
-		return err
-	})
-	if err != nil {
-		s.countSMS("failed")
-	} else {
-		s.countSMS("sent")
+	xs, err := s.sendJob(p)
+	res, status := originalResult(err)
+	if xs == nil {
+		xs = []modemops.Exchange{}
 	}
-	return original(c, xs, err)
+	r := OriginalResponse{Result: res, ExecutedCommands: xs, ID: p.ID, Parts: partsOf(p, err)}
+	if err != nil {
+		r.Error = s.smsErr(p, err).Message // never "failed" for a part that may have gone
+	}
+	if status == fiber.StatusTooManyRequests {
+		c.Set("Retry-After", "1")
+	}
+	return c.Status(status).JSON(r)
 }
 
+// infoResult is the modem's answer to an /info/* command.
+type infoResult struct {
+	x   modemops.Exchange
+	err error // the modem's error answer
+}
+
+// origInfo answers an /info/* read with the raw answer of its command, as
+// the original did. Identical concurrent reads are coalesced: a read that
+// comes while the same command is queued or running waits for it and
+// shares its answer, so any number of concurrent readers cost one modem
+// command per round, as a Read-class job (they never crowd out sends).
 func (s *server) origInfo(cmd string) fiber.Handler {
 	rc := modemops.RawCommand{Line: cmd}
+	var reads coalesce.Group[infoResult]
 	return func(c *fiber.Ctx) error {
-		x, err := s.runRaw(rc, 0)
+		ctx, cancel := context.WithTimeout(context.Background(), s.RequestTimeout+s.CommandTimeout)
+		defer cancel()
+		r, _, err := reads.Do(ctx, cmd, func(ctx context.Context) (infoResult, error) {
+			var res infoResult
+			err := s.Sched.DoClass(ctx, scheduler.Read, func(jctx context.Context, e modemops.AT) error {
+				res.x, res.err = s.Ops.Raw(jctx, e, rc, 0)
+				return nil
+			})
+			if err != nil {
+				return infoResult{}, err // res may still be written by a job that runs on
+			}
+			return res, nil
+		})
+		if errors.Is(err, scheduler.ErrQueueFull) && s.Metrics != nil {
+			s.Metrics.QueueRejected.WithLabelValues(scheduler.Read.String()).Inc()
+		}
+		if err == nil {
+			err = r.err
+		}
 		var xs []modemops.Exchange
-		if x.Command != "" {
-			xs = append(xs, x)
+		if r.x.Command != "" {
+			xs = append(xs, r.x)
 		}
 		return original(c, xs, err)
 	}

@@ -24,10 +24,13 @@ type Metrics struct {
 	ATDuration       *prometheus.HistogramVec
 	SMSPartsSent     prometheus.Counter
 	SMSPartsFailed   *prometheus.CounterVec
+	SMSPartsUnknown  *prometheus.CounterVec
+	SMSPartsLateSent prometheus.Counter
 	SMSMessages      *prometheus.CounterVec
 	QueueDepth       prometheus.Gauge
 	QueueCapacity    prometheus.Gauge
-	QueueRejected    prometheus.Counter
+	QueueRejected    *prometheus.CounterVec
+	QueueClassDepth  *prometheus.GaugeVec
 	RelayConnected   prometheus.Gauge
 	RelayReconnects  prometheus.Counter
 	RelayDisconnects *prometheus.CounterVec
@@ -61,20 +64,29 @@ func New(snapshot func() *poller.Snapshot) *Metrics {
 			Name: "simmodem_api_sms_parts_sent_total", Help: "SMS parts the modem accepted (+CMGS: <mr>).",
 		}),
 		SMSPartsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "simmodem_api_sms_parts_failed_total", Help: "SMS parts that failed, by reason (cms_<code>, cme_<code>, timeout, no_prompt, error, unavailable, other).",
+			Name: "simmodem_api_sms_parts_failed_total", Help: "SMS parts that did not go out, by reason (cms_<code>, cme_<code>, timeout, no_prompt, error, unavailable, other).",
 		}, []string{"reason"}),
+		SMSPartsUnknown: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "simmodem_api_sms_parts_unknown_total", Help: "SMS parts whose body went to the modem but whose result never came (they may have been sent), by reason (timeout, unavailable, other).",
+		}, []string{"reason"}),
+		SMSPartsLateSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "simmodem_api_sms_parts_late_sent_total", Help: "SMS parts of unknown outcome that a late +CMGS showed were sent.",
+		}),
 		SMSMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "simmodem_api_sms_messages_total", Help: "SMS send requests by result (sent, failed, rejected).",
+			Name: "simmodem_api_sms_messages_total", Help: "SMS send requests by result (sent, failed, unknown, rejected).",
 		}, []string{"result"}),
 		QueueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "simmodem_api_queue_depth", Help: "Modem jobs queued or running.",
 		}),
 		QueueCapacity: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "simmodem_api_queue_capacity", Help: "Modem jobs that may wait.",
+			Name: "simmodem_api_queue_capacity", Help: "Modem jobs that may wait in each job class's queue.",
 		}),
-		QueueRejected: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "simmodem_api_queue_rejected_total", Help: "Requests refused because the modem queue was full.",
-		}),
+		QueueRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "simmodem_api_queue_rejected_total", Help: "Requests refused because their job class's modem queue was full, by class (send, operation, read).",
+		}, []string{"class"}),
+		QueueClassDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "simmodem_api_queue_waiting", Help: "Modem jobs waiting, by class (send, operation, read).",
+		}, []string{"class"}),
 		RelayConnected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "simmodem_api_relay_connected", Help: "1 while the relay session is ready (connected, in control, modem initialised).",
 		}),
@@ -96,7 +108,7 @@ func New(snapshot func() *poller.Snapshot) *Metrics {
 		}, []string{"route"}),
 	}
 	r.MustRegister(m.ATCommands, m.ATDuration, m.SMSPartsSent, m.SMSPartsFailed, m.SMSMessages, m.QueueDepth,
-		m.QueueCapacity, m.QueueRejected, m.RelayConnected, m.RelayReconnects, m.RelayDisconnects, m.URCs,
+		m.QueueCapacity, m.QueueRejected, m.SMSPartsUnknown, m.SMSPartsLateSent, m.QueueClassDepth, m.RelayConnected, m.RelayReconnects, m.RelayDisconnects, m.URCs,
 		m.HTTPRequests, m.HTTPDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&modemCollector{snapshot: snapshot})
@@ -105,6 +117,16 @@ func New(snapshot func() *poller.Snapshot) *Metrics {
 	// the first failure (cms_<code> and cme_<code> appear when they occur).
 	for _, reason := range []string{"timeout", "no_prompt", "error", "unavailable", "other"} {
 		m.SMSPartsFailed.WithLabelValues(reason)
+	}
+	for _, reason := range []string{"timeout", "unavailable", "other"} {
+		m.SMSPartsUnknown.WithLabelValues(reason)
+	}
+	for _, result := range []string{"sent", "failed", "unknown", "rejected"} {
+		m.SMSMessages.WithLabelValues(result)
+	}
+	for _, class := range []string{"send", "operation", "read"} {
+		m.QueueRejected.WithLabelValues(class)
+		m.QueueClassDepth.WithLabelValues(class)
 	}
 	return m
 }
@@ -119,13 +141,17 @@ func (m *Metrics) ObserveAT(o at.Observation) {
 	m.ATDuration.WithLabelValues(c).Observe(o.Duration.Seconds())
 }
 
-// Part counts an SMS part: reason "" for sent.
-func (m *Metrics) Part(reason string) {
-	if reason == "" {
+// Part counts an SMS part by its state (sent, failed, unknown) and, unless
+// sent, the reason.
+func (m *Metrics) Part(state, reason string) {
+	switch state {
+	case "sent":
 		m.SMSPartsSent.Inc()
-		return
+	case "unknown":
+		m.SMSPartsUnknown.WithLabelValues(reason).Inc()
+	default:
+		m.SMSPartsFailed.WithLabelValues(reason).Inc()
 	}
-	m.SMSPartsFailed.WithLabelValues(reason).Inc()
 }
 
 // URC counts an unsolicited line.

@@ -28,8 +28,9 @@ func reachable() *poller.Snapshot {
 func TestREADMEListsEveryMetric(t *testing.T) {
 	m := New(reachable)
 	m.ObserveAT(at.Observation{Command: "+CSQ", Result: at.ResultOK, Duration: time.Millisecond})
-	m.Part("")
-	m.Part("cms_331")
+	m.Part("sent", "")
+	m.Part("failed", "cms_331")
+	m.Part("unknown", "timeout")
 	m.SMSMessages.WithLabelValues("sent").Inc()
 	m.RelayDisconnects.WithLabelValues("dial_failed").Inc()
 	m.URC("+CMTI")
@@ -90,16 +91,28 @@ func TestFailureReasonsExistAtZero(t *testing.T) {
 	if n := testutil.CollectAndCount(m.SMSPartsFailed); n != 5 {
 		t.Fatalf("%d failure series before any failure, want the 5 fixed reasons", n)
 	}
-	m.Part("cms_331")
-	m.Part("timeout")
+	m.Part("failed", "cms_331")
+	m.Part("failed", "timeout")
 	if v := testutil.ToFloat64(m.SMSPartsFailed.WithLabelValues("cms_331")); v != 1 {
 		t.Fatalf("cms_331 = %v, want 1", v)
 	}
 	if v := testutil.ToFloat64(m.SMSPartsFailed.WithLabelValues("timeout")); v != 1 {
 		t.Fatalf("timeout = %v, want 1", v)
 	}
-	m.Part("")
+	m.Part("sent", "")
 	if v := testutil.ToFloat64(m.SMSPartsSent); v != 1 {
 		t.Fatalf("sent = %v, want 1", v)
+	}
+}
+
+// A part whose outcome is unknown counts as unknown, never as failed.
+func TestUnknownPartsAreNotFailed(t *testing.T) {
+	m := New(reachable)
+	m.Part("unknown", "timeout")
+	if v := testutil.ToFloat64(m.SMSPartsUnknown.WithLabelValues("timeout")); v != 1 {
+		t.Fatalf("unknown timeout = %v, want 1", v)
+	}
+	if v := testutil.ToFloat64(m.SMSPartsFailed.WithLabelValues("timeout")); v != 0 {
+		t.Fatalf("failed timeout = %v, want 0", v)
 	}
 }

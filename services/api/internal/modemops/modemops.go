@@ -40,6 +40,7 @@ var ErrInvalid = errors.New("invalid input")
 type FieldError struct {
 	Field   string
 	Message string
+	Limit   int // > 0: the value is over this limit (e.g. parts per message)
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
@@ -58,9 +59,16 @@ type Config struct {
 	USSDTimeout    time.Duration
 	Sentinel       string // the relay heartbeat; never sent as data
 	Logger         *slog.Logger
-	// OnPart is called after every SMS part attempt: reason "" when sent,
-	// else a short failure class (cms_<code>, timeout, unavailable, error).
-	OnPart func(reason string)
+	// OnPart is called after every SMS part attempt with the part's state
+	// (sent, failed, unknown) and, unless sent, a short class of the error
+	// (cms_<code>, timeout, unavailable, error; see FailureReason).
+	OnPart func(state, reason string)
+	// OnLateSent is called when a late +CMGS shows that a part whose
+	// outcome was unknown was sent.
+	OnLateSent func()
+	// MaxParts is the most parts one message may have (1..MaxParts;
+	// 0: DefaultMaxParts).
+	MaxParts int
 }
 
 // Ops runs the operations.
@@ -77,6 +85,7 @@ type Ops struct {
 	ussd     chan string // the waiting USSD request's +CUSD value, nil if none
 	ussdOpen bool        // a multi-line +CUSD text is being joined
 	ussdPart string
+	late     []unconfirmed // parts whose outcome is unknown, oldest first (sms.go)
 }
 
 // New returns Ops.
@@ -91,8 +100,15 @@ func New(cfg Config) *Ops {
 		cfg.USSDTimeout = 15 * time.Second
 	}
 	if cfg.OnPart == nil {
-		cfg.OnPart = func(string) {}
+		cfg.OnPart = func(string, string) {}
 	}
+	if cfg.OnLateSent == nil {
+		cfg.OnLateSent = func() {}
+	}
+	if cfg.MaxParts <= 0 {
+		cfg.MaxParts = DefaultMaxParts
+	}
+	cfg.MaxParts = min(cfg.MaxParts, MaxParts)
 	l := cfg.Logger
 	if l == nil {
 		l = slog.Default()
