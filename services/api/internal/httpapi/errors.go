@@ -85,9 +85,12 @@ func modemErr(err error) *Error {
 		out = &Error{Status: fiber.StatusGatewayTimeout, Code: "request_timeout", Message: "the request timed out waiting for the modem; a job already started still completes"}
 	case errors.As(err, &cms):
 		out = &Error{Status: fiber.StatusBadGateway, Code: "network_refused", Message: err.Error(), Modem: &ModemError{Type: "cms", Code: cms.Code, Name: cms.Name}}
+		if at.SIMNotReady(err) { // +CMS ERROR 310–318: AT+CMGS while the SIM wants its PIN
+			out.Status, out.Code = fiber.StatusConflict, "sim_not_ready"
+		}
 	case errors.As(err, &cme):
 		out = &Error{Status: fiber.StatusBadGateway, Code: "modem_error", Message: err.Error(), Modem: &ModemError{Type: "cme", Code: cme.Code, Name: cme.Name}}
-		if cme.Code >= 10 && cme.Code <= 18 {
+		if at.SIMNotReady(err) {
 			out.Status, out.Code = fiber.StatusConflict, "sim_not_ready"
 		}
 	case errors.Is(err, at.ErrError), errors.Is(err, at.ErrPrompt):

@@ -142,14 +142,6 @@ func (s *server) auth(need apikeys.Role) fiber.Handler {
 	}
 }
 
-func (s *server) readyz(c *fiber.Ctx) error {
-	ok, reason := s.Ready()
-	if !ok {
-		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"ready": false, "reason": reason})
-	}
-	return c.JSON(fiber.Map{"ready": true})
-}
-
 // do runs fn as a modem job, waiting at most budget.
 func (s *server) do(budget time.Duration, fn scheduler.Job[modemops.AT]) error {
 	return s.doClass(scheduler.Operation, budget, fn)
@@ -224,23 +216,6 @@ func (s *server) prepareSMS(toField, to, textField string, text *string, validit
 
 func (s *server) smsBudget(p *modemops.PreparedSMS) time.Duration {
 	return s.RequestTimeout + time.Duration(len(p.PDUs))*(s.Pacing+s.SMSTimeout+s.CommandTimeout)
-}
-
-// ---- /v1/modem/status
-
-// StatusResponse is the answer of GET /v1/modem/status.
-type StatusResponse struct {
-	*poller.Snapshot
-	Relay struct {
-		Ready  bool   `json:"ready"`
-		Reason string `json:"reason,omitempty"`
-	} `json:"relay"`
-}
-
-func (s *server) status(c *fiber.Ctx) error {
-	r := StatusResponse{Snapshot: s.Snapshot()}
-	r.Relay.Ready, r.Relay.Reason = s.Ready()
-	return c.JSON(r)
 }
 
 // ---- /v1/ussd
@@ -331,7 +306,16 @@ func (s *server) parseRaw(command, hexBytes string, timeoutMs int, cmdField, hex
 	}
 	if err != nil {
 		var fe *modemops.FieldError
-		if errors.As(err, &fe) {
+		var re *modemops.RefusedError
+		switch {
+		case errors.As(err, &re):
+			f := cmdField
+			if re.Field == "hex" {
+				f = hexField
+			}
+			msg := "AT" + re.Command + " refused: " + re.Reason
+			return rc, 0, &Error{Status: fiber.StatusBadRequest, Code: "command_refused", Message: f + ": " + msg, Fields: []FieldMessage{{f, msg}}}
+		case errors.As(err, &fe):
 			f := cmdField
 			if fe.Field == "hex" {
 				f = hexField
@@ -353,6 +337,9 @@ func (s *server) runRaw(rc modemops.RawCommand, timeout time.Duration) (modemops
 		x, modemErr = s.Ops.Raw(ctx, e, rc, timeout)
 		return nil
 	})
+	// A raw command may have changed what the status shows (AT+CFUN=0,
+	// the SIM's PIN): read it again now rather than at the next poll.
+	s.Refresh()
 	if err != nil {
 		return x, err
 	}

@@ -80,6 +80,9 @@ func newRig(t *testing.T, unavailable bool) *rig {
 	wg.Add(1)
 	go func() { defer wg.Done(); sched.Run(ctx) }()
 	pl := poller.New(sched, ops, time.Hour)
+	if !unavailable {
+		pl.Poll(ctx) // readiness needs a status poll
+	}
 	m := metrics.New(pl.Snapshot)
 	app := New(Deps{
 		Sched: sched, Ops: ops, Snapshot: pl.Snapshot, Ready: func() (bool, string) { return !unavailable, "test" },
@@ -214,7 +217,14 @@ func TestBadInputNeverReachesModem(t *testing.T) {
 		{"/v1/sim/pin", adminKey, `{"pin":"1234","puk":"1"}`, 422, "puk"},
 		{"/v1/at", adminKey, `{"command":"AT+CSQ;+CFUN=0"}`, 422, "command"},
 		{"/v1/at", adminKey, `{"command":"AT+CSQ\r\nAT+CFUN=0"}`, 422, "command"},
-		{"/v1/at", adminKey, `{"command":"AT+CMGS=23"}`, 422, "command"},
+		{"/v1/at", adminKey, `{"command":"AT+CMGS=23"}`, 400, "command"},
+		{"/v1/at", adminKey, `{"command":"AT +CMGS=10"}`, 400, "command"},
+		{"/v1/at", adminKey, `{"command":"ATE1+CMGS=10"}`, 400, "command"},
+		{"/v1/at", adminKey, `{"command":"AT&F+CMGS=5"}`, 400, "command"},
+		{"/v1/at", adminKey, `{"command":"ATV0"}`, 400, "command"},
+		{"/v1/at", adminKey, `{"command":"ATQ1"}`, 400, "command"},
+		{"/v1/at", adminKey, `{"hex":"41542B434D47533D31300D"}`, 400, "hex"},
+		{"/custom-command", adminKey, `{"readableCommand":"ATV0"}`, 400, "readableCommand"},
 		{"/v1/at", adminKey, `{"command":"AT\u001a"}`, 422, "command"},
 		{"/v1/at", adminKey, `{"command":"AT<heartbeat>"}`, 422, "command"},
 		{"/v1/at", adminKey, `{"hex":"41540D41540D"}`, 422, "hex"},

@@ -197,13 +197,16 @@ var (
 	descInfo     = prometheus.NewDesc("modem_info", "Identity of the modem; always 1.", []string{"manufacturer", "model", "firmware", "imei"}, nil)
 	descOperator = prometheus.NewDesc("modem_operator_info", "Operator and access technology; always 1.", []string{"operator", "access_technology"}, nil)
 	descLastPoll = prometheus.NewDesc("modem_last_poll_timestamp_seconds", "Unix time of the last successful status poll.", nil, nil)
+	descRadio    = prometheus.NewDesc("modem_radio_on", "1 if the radio is on (AT+CFUN: 1), 0 if off (0 minimum, 4 flight mode); absent when unknown.", nil, nil)
+	descStUsed   = prometheus.NewDesc("modem_sms_storage_used", "Messages in the store new SMS are received into (AT+CPMS <mem3>); absent when unknown.", []string{"memory"}, nil)
+	descStTotal  = prometheus.NewDesc("modem_sms_storage_capacity", "Capacity of the store new SMS are received into (AT+CPMS <mem3>); used == capacity: full, new messages are not received.", []string{"memory"}, nil)
 	simStates    = []string{"ready", "pin", "puk", "absent", "unknown"}
 )
 
 type modemCollector struct{ snapshot func() *poller.Snapshot }
 
 func (c *modemCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUp, descRSSI, descBER, descBars, descReg, descRegd, descSIM, descInfo, descOperator, descLastPoll} {
+	for _, d := range []*prometheus.Desc{descUp, descRSSI, descBER, descBars, descReg, descRegd, descSIM, descInfo, descOperator, descLastPoll, descRadio, descStUsed, descStTotal} {
 		ch <- d
 	}
 }
@@ -245,4 +248,14 @@ func (c *modemCollector) Collect(ch chan<- prometheus.Metric) {
 	g(descInfo, 1, id.Manufacturer, id.Model, id.Firmware, id.IMEI)
 	g(descOperator, 1, st.Operator, st.AccessTechnology)
 	g(descLastPoll, float64(s.UpdatedAt.UnixNano())/1e9)
+	switch st.Radio {
+	case "on":
+		g(descRadio, 1)
+	case "off":
+		g(descRadio, 0)
+	}
+	if sto := st.Storage; sto != nil {
+		g(descStUsed, float64(sto.Used), sto.Memory)
+		g(descStTotal, float64(sto.Total), sto.Memory)
+	}
 }

@@ -20,7 +20,8 @@ func reachable() *poller.Snapshot {
 		Reachable: true, UpdatedAt: time.Unix(1700000000, 0),
 		Identity: modemops.Identity{Manufacturer: "ZTE CORPORATION", Model: "MF831", Firmware: "fw", IMEI: "866948015551230"},
 		Status: modemops.Status{SIM: "ready", Registration: "home", RegistrationCode: 1, Operator: "Magenta", AccessTechnology: "LTE",
-			Signal: modemops.Signal{CSQ: 20, RSSIdBm: &dbm, BER: &ber, Bars: 4}},
+			Signal: modemops.Signal{CSQ: 20, RSSIdBm: &dbm, BER: &ber, Bars: 4},
+			Radio:  "on", Functionality: 1, Storage: &modemops.Storage{Memory: "SM", Used: 30, Total: 30}},
 	}
 }
 

@@ -142,8 +142,10 @@ func text(c at.LineCommand) string {
 }
 
 // ParseReadable validates a readable command ("AT+CSQ" or "+CSQ"): printable
-// ASCII on one line, never the heartbeat sentinel, and a line that
-// classifyLine accepts (no SMS prompt: that needs hex bytes with the body).
+// ASCII on one line, no ';' (one command per request; basic commands
+// that follow each other, "E1V1", are still parsed one by one), never the
+// heartbeat sentinel, and a line that classifyLine accepts (no SMS
+// prompt: that needs hex bytes with the body).
 func ParseReadable(s, sentinel string) (RawCommand, error) {
 	s = strings.Trim(s, " ")
 	if len(s) >= 2 && strings.EqualFold(s[:2], "AT") {
@@ -156,6 +158,9 @@ func ParseReadable(s, sentinel string) (RawCommand, error) {
 		if c := s[i]; c < 0x20 || c > 0x7e {
 			return RawCommand{}, fieldErr("command", "contains the control or non-ASCII byte 0x%02X (CR, LF, Ctrl-Z and ESC are refused); send such input as hex bytes", c)
 		}
+	}
+	if strings.Contains(s, ";") {
+		return RawCommand{}, fieldErr("command", "contains ';' (a second command on the line); send one command per request, or hex bytes")
 	}
 	if sentinel != "" && strings.Contains(s, sentinel) {
 		return RawCommand{}, fieldErr("command", "contains the relay's heartbeat sentinel")

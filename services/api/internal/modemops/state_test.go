@@ -101,7 +101,7 @@ func TestInitFromWedgedModem(t *testing.T) {
 func TestRawClassification(t *testing.T) {
 	refused := map[string]string{
 		"AT +CMGS=10": "+CMGS=10", "ATE1+CMGS=10": "+CMGS=10", "AT&F+CMGS=5": "+CMGS=5", "+cmgs = 10": "+CMGS=10",
-		"ATV0": "V0", "ATV": "V", "ATQ1": "Q1", "ATE0Q1": "Q1", "+CSQ;V0": "V0", "ATS3=10": "S3=10", "S4=13": "S4=13",
+		"ATV0": "V0", "ATV": "V", "ATQ1": "Q1", "ATE0Q1": "Q1", "ATS3=10": "S3=10", "S4=13": "S4=13",
 		"ATS5=9": "S5=9", "AT+IPR=9600": "+IPR=9600", "AT+ICF=3": "+ICF=3", "A/": "A", "ATO": "O", "ATD*99#": "D*99#",
 		"ATA": "A", "AT+CMUX=0": "+CMUX=0", "AT+CMGW": "+CMGW", "AT+CNMA=0,10": "+CNMA=0,10", "AT+CMGC=5": "+CMGC=5",
 		"AT!": "!", `AT+CSCS="GSM`: `+CSCS="GSM`,
@@ -115,17 +115,20 @@ func TestRawClassification(t *testing.T) {
 	}
 	for in, restore := range map[string]bool{
 		"AT+CSQ": false, "ATV1": false, "ATQ0": false, "ATQ": false, "ATS3?": false, "ATS7=20": false, "AT+IPR?": false,
-		"AT+CMGS=?": false, "AT+CMGF?": false, "AT+CNMA": false, "AT+CGMI;+CGMM": false,
+		"AT+CMGS=?": false, "AT+CMGF?": false, "AT+CNMA": false,
 		"AT+CMGF=1": true, `AT+CSCS="UCS2"`: true, "AT+CMEE=0": true, "ATZ": true, "AT&F": true, "ATE1": true,
-		"AT+CNMI=0,0,0,0,0": true, `AT+CPMS="ME"`: true, "AT+CFUN=1,1": true, "AT+CSQ;+CMGF=1": true,
+		"AT+CNMI=0,0,0,0,0": true, `AT+CPMS="ME"`: true, "AT+CFUN=1,1": true,
 	} {
 		rc, err := ParseReadable(in, "<heartbeat>")
 		if err != nil || rc.Restore != restore {
 			t.Errorf("ParseReadable(%q) = %+v, %v; want accepted, restore %v", in, rc, err, restore)
 		}
 	}
+	if rc, err := ParseHex(hexOf("AT+CSQ;+CMGF=1\r"), ""); err != nil || !rc.Restore {
+		t.Errorf("hex AT+CSQ;+CMGF=1: %+v %v", rc, err)
+	}
 	// Hex: a prompt command only alone and with its body.
-	for _, h := range []string{"41542B434D47533D31300D" /* AT+CMGS=10\r */, "415445312B434D47533D31300D3030313130301A", /* ATE1+CMGS=10\r001100^Z */
+	for _, h := range []string{"41542B434D47533D31300D" /* AT+CMGS=10\r */, hexOf("AT+CSQ;V0\r"), hexOf("AT+CSQ;+CMGS=10\r001100\x1a"), "415445312B434D47533D31300D3030313130301A", /* ATE1+CMGS=10\r001100^Z */
 		"41542B4353510D3030313130301A" /* AT+CSQ\r001100^Z */, "415456300D" /* ATV0\r */} {
 		var re *RefusedError
 		if _, err := ParseHex(h, "<heartbeat>"); !errors.As(err, &re) || re.Field != "hex" {
@@ -140,7 +143,7 @@ func TestRawRestoresSettings(t *testing.T) {
 	r := newRig(t, Config{})
 	ctx := context.Background()
 	for _, c := range []string{"AT+CMGF=1", `AT+CSCS="UCS2"`, "AT+CMEE=0", "ATZ", "AT&F", "ATE1", `AT+CMGF=1;+CSCS="IRA";+CMEE=2`} {
-		rc, err := ParseReadable(c, "")
+		rc, err := ParseHex(hexOf(c+"\r"), "")
 		if err != nil {
 			t.Fatal(err)
 		}

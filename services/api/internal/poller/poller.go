@@ -7,6 +7,7 @@ package poller
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -37,7 +38,7 @@ type Poller struct {
 // New returns a poller; Run starts it.
 func New(s *scheduler.Scheduler[modemops.AT], ops *modemops.Ops, interval time.Duration) *Poller {
 	p := &Poller{sched: s, ops: ops, interval: interval, kick: make(chan struct{}, 1)}
-	p.snap.Store(&Snapshot{Reason: "not polled yet", Status: modemops.Status{SIM: "unknown", Registration: "unknown", RegistrationCode: -1, Signal: modemops.Signal{CSQ: 99}}})
+	p.snap.Store(&Snapshot{Reason: "not polled yet", Status: modemops.Status{SIM: "unknown", Registration: "unknown", RegistrationCode: -1, Signal: modemops.Signal{CSQ: 99}, Radio: "unknown", Functionality: -1}})
 	p.needID.Store(true)
 	return p
 }
@@ -78,6 +79,10 @@ func (p *Poller) Run(ctx context.Context) {
 	}
 }
 
+// Poll refreshes the snapshot once, now, unless the queue is busy (Run
+// does this every interval and on Refresh).
+func (p *Poller) Poll(ctx context.Context) { p.poll(ctx) }
+
 func (p *Poller) poll(ctx context.Context) {
 	needID := p.needID.Swap(false)
 	var id modemops.Identity
@@ -116,4 +121,30 @@ func (p *Poller) poll(ctx context.Context) {
 	n.Status, n.Reachable, n.Reason, n.UpdatedAt = st, true, "", time.Now().UTC()
 	n.Polls++
 	p.snap.Store(&n)
+}
+
+// NotReady lists why a send would not be attempted now, as far as the
+// snapshot tells: the modem does not answer (the last poll failed, or none
+// has succeeded yet), the SIM wants its PIN or PUK or is absent, the radio
+// is off. Empty when nothing stands in the way. Registration is not among
+// them: searching is often transient, and the modem still takes the
+// message (the network's answer is the send's result); it is in the
+// status and the modem_registered metric.
+func (s *Snapshot) NotReady() []string {
+	if !s.Reachable {
+		return []string{"the modem does not answer: " + s.Reason}
+	}
+	var out []string
+	switch s.Status.SIM {
+	case "pin":
+		out = append(out, "the SIM wants its PIN (POST /v1/sim/pin)")
+	case "puk":
+		out = append(out, "the SIM is blocked and wants its PUK (POST /v1/sim/pin with puk)")
+	case "absent":
+		out = append(out, "no SIM card")
+	}
+	if s.Status.Radio == "off" {
+		out = append(out, fmt.Sprintf("the radio is off (+CFUN: %d)", s.Status.Functionality))
+	}
+	return out
 }

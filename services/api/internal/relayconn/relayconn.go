@@ -1,7 +1,9 @@
 // Package relayconn keeps the api's session with the relay: it connects as
 // the relay's client in control, sends the heartbeat sentinel through the
 // AT engine's raw write (so it never lands inside a command line), runs the
-// modem's init sequence after every (re)connect, recognises the relay's
+// modem's init sequence after every (re)connect (which starts by clearing
+// whatever state the previous client left the modem in: see
+// at.Engine.Recover and modemops.Init), recognises the relay's
 // rejection and timeout messages, and reconnects with exponential backoff.
 // Engine returns the engine while the session is ready, so readiness
 // reflects the relay, the device and the init sequence together.
@@ -131,10 +133,17 @@ func (s *Session) Engine() (*at.Engine, error) {
 	return s.eng, nil
 }
 
-// Ready reports whether the session is ready, and why not.
+// Ready reports whether the session is ready, and why not: connected, in
+// control, the modem initialised, and the engine in step with the modem
+// (not after a command that timed out until a resync succeeds: the modem
+// did not answer). Engine still returns the engine while it is out of
+// step, so that the next job (or status poll) can resync it.
 func (s *Session) Ready() (bool, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.eng != nil && !s.eng.InSync() {
+		return false, "the modem did not answer a command in time; resynchronising"
+	}
 	return s.eng != nil, s.reason
 }
 

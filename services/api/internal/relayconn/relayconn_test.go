@@ -94,10 +94,12 @@ func (f *fakeRelay) serve(c net.Conn) {
 		f.mu.Unlock()
 		resp := "\r\nOK\r\n"
 		switch {
-		case strings.HasPrefix(line, "ATS7="):
-			s7 = strings.TrimPrefix(line, "ATS7=")
+		case strings.HasPrefix(line, "AT") && strings.Contains(line, "S7="):
+			_, s7, _ = strings.Cut(line, "S7=") // the resync line ATQ0V1E0S7=<n>
 		case line == "ATS7?":
 			resp = "\r\n" + s7 + "\r\n\r\nOK\r\n"
+		case line == "AT+HANG":
+			continue // a command the modem never answers
 		}
 		c.Write([]byte(resp))
 	}
@@ -201,4 +203,43 @@ func TestDialFailureBacksOff(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// A command that times out makes the session not ready (the modem did not
+// answer) until a resync brings the engine back in step; the engine stays
+// available for that resync.
+func TestNotReadyWhileOutOfSync(t *testing.T) {
+	f := newFakeRelay(t)
+	readyc := make(chan bool, 10)
+	s := New(Config{
+		Addr: f.ln.Addr().String(), BackoffMin: time.Millisecond, Logger: quiet,
+		Init:    func(ctx context.Context, e *at.Engine) error { return e.Recover(ctx) },
+		OnReady: func(r bool) { readyc <- r },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if !<-readyc {
+		t.Fatal("not ready")
+	}
+	e, err := s.Engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Command(ctx, "+HANG", at.Timeout(50*time.Millisecond)); err == nil {
+		t.Fatal("AT+HANG answered")
+	}
+	if ok, reason := s.Ready(); ok || !strings.Contains(reason, "did not answer") {
+		t.Fatalf("after a timeout: ready %v %q", ok, reason)
+	}
+	if _, err := s.Engine(); err != nil {
+		t.Fatalf("engine unavailable while out of sync: %v", err)
+	}
+	if err := e.Resync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, reason := s.Ready(); !ok {
+		t.Fatalf("after the resync: not ready: %q", reason)
+	}
 }
