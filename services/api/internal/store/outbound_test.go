@@ -436,3 +436,30 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 	})
 }
+
+func TestStatsOutbox(t *testing.T) {
+	c := newClock()
+	s := openTest(t, c)
+	ctx := context.Background()
+	modem, _ := s.UpsertModem(ctx, testModem)
+	s.AcceptOutbound(ctx, outReq(t, "first", "+436601234567", "a"))
+	c.Add(time.Minute)
+	s.AcceptOutbound(ctx, outReq(t, "second", "+436601234567", "b"))
+	future := outReq(t, "future", "+436601234567", "c")
+	future.Options.SendAt = c.Now().Add(time.Hour)
+	s.AcceptOutbound(ctx, future)
+	c.Add(9 * time.Minute)
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The oldest due message waited 10 minutes; one not yet due is not late.
+	if st.OutboxDepth != 3 || st.OldestQueuedAge != 10*time.Minute || st.Messages[Out][StateQueued] != 3 {
+		t.Fatalf("%+v", st)
+	}
+	s.ClaimNext(ctx, modem)
+	st, _ = s.Stats(ctx)
+	if st.OutboxDepth != 3 || st.OldestQueuedAge != 9*time.Minute || st.Messages[Out][StateSending] != 1 {
+		t.Fatalf("after a claim %+v", st)
+	}
+}
