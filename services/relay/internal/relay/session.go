@@ -27,6 +27,7 @@ type session struct {
 	mu      sync.Mutex
 	out     []byte // the device's bytes (and a last message) waiting to be sent
 	spare   []byte
+	busy    bool   // a write to the client is in progress (send loop or direct)
 	closing bool   // ended: no more bytes accepted, the send loop closes after draining
 	aborted bool   // the send loop stops without draining
 	reason  string // metrics label of why it ended
@@ -42,13 +43,43 @@ func newSession(r *Relay, conn net.Conn, addr string) *session {
 	return &session{r: r, conn: conn, addr: addr, strip: st, wake: make(chan struct{}, 1)}
 }
 
-// send queues the device's bytes for the client. It reports false when
-// the session no longer takes bytes; it never blocks on the network.
+// send passes the device's bytes on to the client. When nothing is queued
+// and no write is in progress, it writes them straight through, at once
+// and never waiting (no goroutine hop for the common case, an answer to a
+// command); what the socket does not take now is queued for the send loop,
+// which writes it with the write deadline. It reports false when the
+// session no longer takes bytes; it never blocks on the network.
 func (s *session) send(p []byte) bool {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		return false
+	}
+	if len(s.out) == 0 && !s.busy {
+		s.busy = true
+		s.mu.Unlock()
+		n, err := writeNow(s.conn, p)
+		s.mu.Lock()
+		s.busy = false
+		if err != nil {
+			s.endLocked(metrics.DisconnectWriteError, fmt.Sprintf("writing to the client failed: %v", err), "")
+			s.mu.Unlock()
+			s.poke()
+			return true // accepted for the client; the client failed
+		}
+		p = p[n:]
+		switch {
+		case len(p) == 0 && !s.closing:
+			s.mu.Unlock()
+			return true
+		case s.closing:
+			// Ended meanwhile: the rest goes before the last message, and
+			// the send loop (poked below) drains and closes.
+			s.out = append(append([]byte(nil), p...), s.out...)
+			s.mu.Unlock()
+			s.poke()
+			return true
+		}
 	}
 	if len(s.out)+len(p) > s.r.cfg.MaxPending {
 		// End first, under the same lock, so that the reason is this one and
@@ -131,6 +162,12 @@ func (s *session) sendLoop() {
 				s.mu.Unlock()
 				return
 			}
+			if s.busy {
+				// send is writing straight through; it pokes when done if
+				// there is more (or the end) to handle.
+				s.mu.Unlock()
+				break
+			}
 			batch := s.out
 			if len(batch) == 0 {
 				closing := s.closing
@@ -141,11 +178,13 @@ func (s *session) sendLoop() {
 				break
 			}
 			s.out, s.spare = s.spare[:0], nil
+			s.busy = true
 			// Under s.mu, so that an abort's deadline is not overwritten.
 			_ = s.conn.SetWriteDeadline(time.Now().Add(s.r.cfg.WriteTimeout))
 			s.mu.Unlock()
 			_, err := s.conn.Write(batch)
 			s.mu.Lock()
+			s.busy = false
 			if cap(batch) <= s.r.cfg.MaxPending {
 				s.spare = batch[:0]
 			}
