@@ -141,7 +141,7 @@ type stack struct {
 	t                      *testing.T
 	dir, link              string
 	ctl, relayAddr, relayM string
-	api                    string
+	api, apiM              string // the API port, the metrics listener
 	sim, relay, apiProc    *proc
 	client                 *http.Client
 	apiEnv                 []string
@@ -157,7 +157,7 @@ type stackOpts struct {
 func newStack(t *testing.T, o stackOpts) *stack {
 	t.Helper()
 	dir := t.TempDir()
-	s := &stack{t: t, dir: dir, link: filepath.Join(dir, "ttyUSB2"), ctl: freeAddr(t), relayAddr: freeAddr(t), relayM: freeAddr(t), api: freeAddr(t)}
+	s := &stack{t: t, dir: dir, link: filepath.Join(dir, "ttyUSB2"), ctl: freeAddr(t), relayAddr: freeAddr(t), relayM: freeAddr(t), api: freeAddr(t), apiM: freeAddr(t)}
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
 	s.client = &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
@@ -165,7 +165,7 @@ func newStack(t *testing.T, o stackOpts) *stack {
 	s.waitHTTP("http://" + s.ctl + "/healthz")
 	s.startRelay()
 	s.apiEnv = []string{
-		"API_LISTEN=" + s.api, "API_RELAY_ADDR=" + s.relayAddr, "API_DATA_DIR=" + filepath.Join(dir, "data"),
+		"API_LISTEN=" + s.api, "API_METRICS_LISTEN=" + s.apiM, "API_RELAY_ADDR=" + s.relayAddr, "API_DATA_DIR=" + filepath.Join(dir, "data"),
 		"API_SMS_PACING=0", "API_POLL_INTERVAL=200ms", "API_RECONNECT_MIN=20ms", "API_RECONNECT_MAX=300ms",
 		"API_QUEUE_SIZE=512", "API_DEFAULT_COUNTRY=43", "API_LOG_LEVEL=info",
 	}
@@ -286,7 +286,7 @@ func (s *stack) transcript() []control.Exchange {
 }
 
 func (s *stack) metrics() string {
-	_, b := s.raw("GET", "http://"+s.api+"/metrics", "", "")
+	_, b := s.raw("GET", "http://"+s.apiM+"/metrics", "", "")
 	return string(b)
 }
 

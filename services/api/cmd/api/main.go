@@ -135,6 +135,15 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 1
 	}
 	log.Info("api listening", "addr", ln.Addr().String(), "relay", cfg.RelayAddr, "keys", keys.Len())
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			ln.Close()
+			fmt.Fprintln(stderr, "api: metrics listener:", err)
+			return 1
+		}
+		log.Info("metrics listening", "addr", metricsLn.Addr().String())
+	}
 
 	var wg sync.WaitGroup
 	bg := func(f func(context.Context)) {
@@ -144,8 +153,15 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	bg(sess.Run)
 	bg(sched.Run)
 	bg(pl.Run)
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2) // the API listener and the metrics listener
 	go func() { serveErr <- app.Listener(ln) }()
+	if metricsLn != nil {
+		bg(func(ctx context.Context) {
+			if err := m.Serve(ctx, metricsLn); err != nil {
+				serveErr <- err
+			}
+		})
+	}
 
 	code := 0
 	select {

@@ -22,6 +22,7 @@ import (
 // Config is the validated configuration.
 type Config struct {
 	Listen            string
+	MetricsListen     string // "" when off
 	RelayAddr         string
 	DataDir           string
 	Keys              []string
@@ -62,6 +63,7 @@ func (e *entry) Set(s string) error {
 func newEntries() []*entry {
 	return []*entry{
 		{flag: "listen", env: "API_LISTEN", def: ":8090", help: "HTTP listen address"},
+		{flag: "metrics-listen", env: "API_METRICS_LISTEN", def: "127.0.0.1:9102", help: "listen address of the unauthenticated /metrics for Prometheus (never a published port: the metrics name the modem); off: none (the API port's /metrics needs a key)"},
 		{flag: "relay-addr", env: "API_RELAY_ADDR", def: "127.0.0.1:8080", help: "the relay's TCP address"},
 		{flag: "data-dir", env: "API_DATA_DIR", def: "./data", help: "directory for generated keys and future state"},
 		{flag: "keys", env: "API_KEYS", def: "", help: "comma-separated bearer keys (user role)"},
@@ -142,8 +144,13 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 		}
 		return v
 	}
+	metricsListen := ""
+	if v := get["metrics-listen"].value; !strings.EqualFold(v, "off") {
+		metricsListen = addr("metrics-listen", true)
+	}
 	c := &Config{
 		Listen:         addr("listen", true),
+		MetricsListen:  metricsListen,
 		RelayAddr:      addr("relay-addr", false),
 		DataDir:        get["data-dir"].value,
 		Keys:           splitKeys(get["keys"].value),
@@ -164,6 +171,9 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 		ReconnectMax:   dur("reconnect-max", time.Millisecond),
 		LogLevel:       strings.ToLower(get["log-level"].value),
 		RequestTimeout: dur("request-timeout", 10*time.Millisecond),
+	}
+	if c.MetricsListen != "" && c.MetricsListen == c.Listen {
+		bad("metrics-listen", "an address other than API_LISTEN's, or off")
 	}
 	if c.DataDir == "" {
 		bad("data-dir", "a directory path")

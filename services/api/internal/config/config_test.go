@@ -46,3 +46,30 @@ func TestBadValuesNamed(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsListen(t *testing.T) {
+	for _, c := range []struct {
+		env, want string
+		bad       bool
+	}{
+		{"", "127.0.0.1:9102", false},
+		{":9102", ":9102", false},
+		{"127.0.0.1:9200", "127.0.0.1:9200", false},
+		{"off", "", false},
+		{"OFF", "", false},
+		{"9102", "", true},
+		{":8090", "", true}, // the API port itself
+	} {
+		got, err := Parse(nil, env(map[string]string{"API_METRICS_LISTEN": c.env}), io.Discard)
+		switch {
+		case c.bad && err == nil:
+			t.Errorf("API_METRICS_LISTEN=%q: no error", c.env)
+		case c.bad && !strings.Contains(err.Error(), "API_METRICS_LISTEN"):
+			t.Errorf("API_METRICS_LISTEN=%q: error does not name it: %v", c.env, err)
+		case !c.bad && err != nil:
+			t.Errorf("API_METRICS_LISTEN=%q: %v", c.env, err)
+		case !c.bad && got.MetricsListen != c.want:
+			t.Errorf("API_METRICS_LISTEN=%q: MetricsListen %q, want %q", c.env, got.MetricsListen, c.want)
+		}
+	}
+}

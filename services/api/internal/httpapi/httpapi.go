@@ -85,11 +85,12 @@ func New(d Deps) *fiber.App {
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return c.Send(openAPI)
 	})
-	if d.Metrics != nil {
-		app.Get("/metrics", adaptor.HTTPHandler(d.Metrics.Handler()))
-	}
-
 	user, admin := s.auth(apikeys.User), s.auth(apikeys.Admin)
+	if d.Metrics != nil {
+		// The metrics name the modem (its IMEI): on the API port only with
+		// a key; Prometheus scrapes the metrics listener (API_METRICS_LISTEN).
+		app.Get("/metrics", user, adaptor.HTTPHandler(d.Metrics.Handler()))
+	}
 	app.Post("/v1/sms", user, s.sendSMS)
 	app.Get("/v1/modem/status", user, s.status)
 	app.Post("/v1/ussd", user, s.ussd)

@@ -173,7 +173,8 @@ func TestAuth(t *testing.T) {
 		{"GET", "/info/signal-quality", userKey, 200},
 		{"GET", "/healthz", "", 200},
 		{"GET", "/readyz", "", 200},
-		{"GET", "/metrics", "", 200},
+		{"GET", "/metrics", "", 401},
+		{"GET", "/metrics", userKey, 200},
 	} {
 		if code, _ := r.do(t, tc.method, tc.path, tc.key, `{}`); code != tc.want {
 			t.Errorf("%s %s with %q: %d, want %d", tc.method, tc.path, tc.key, code, tc.want)
@@ -344,6 +345,7 @@ func TestModemUnavailable(t *testing.T) {
 		t.Errorf("%d %v", code, body)
 	}
 	req := httptest.NewRequest("GET", "/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+userKey)
 	resp, err := r.app.Test(req)
 	if err != nil {
 		t.Fatal(err)
