@@ -192,7 +192,7 @@ func TestBadInputs(t *testing.T) {
 		{"POST", "/sms", userKey, `{"recipient":"+436601234567"}`, 422, "message"},
 		{"POST", "/v1/ussd", userKey, `{"code":"*100#\"\r"}`, 422, "code"},
 		{"POST", "/v1/at", adminKey, `{"command":"ATE1\r\nAT+CFUN=0"}`, 422, "command"},
-		{"POST", "/v1/at", adminKey, `{"command":"AT+CMGS=10"}`, 422, "command"},
+		{"POST", "/v1/at", adminKey, `{"command":"AT+CMGS=10"}`, 400, "command"}, // command_refused
 		{"POST", "/v1/at", adminKey, `{"hex":"41540D1B"}`, 422, "hex"},
 		{"POST", "/v1/sim/pin", adminKey, `{"pin":"1"}`, 422, "pin"},
 		{"POST", "/custom-command", adminKey, `{"readableCommand":"AT<heartbeat>"}`, 422, "readableCommand"},
