@@ -57,8 +57,8 @@
 //
 // The store records the steps of the route the issue proposes (AT+CMGW
 // and AT+CMSS, TS 27.005 §3.5.3-4; whether the MF831 supports them is for
-// the outbox worker to establish): the worker writes a part to the
-// modem's memory with AT+CMGW, commits PartWritten(index), commits
+// the outbox worker to establish): the worker commits PartWriting, writes
+// a part to the modem's memory with AT+CMGW, commits PartWritten(index), commits
 // PartSubmitting, sends AT+CMSS, commits PartSent(mr), then deletes the
 // copy with AT+CMGD and commits PartRemoved.
 // After a crash ClaimNext returns the message the modem was sending and
@@ -67,10 +67,9 @@
 // never again; submitting → read the stored message at its index
 // (AT+CMGR): STO UNSENT means AT+CMSS did not happen, so submit it again;
 // STO SENT means it went out: PartSent with NoMR if the +CMSS answer was
-// lost. The windows that remain: a crash between AT+CMGW's answer and
-// PartWritten leaves an unsent copy in the modem's memory that the store
-// does not know (the worker must delete, not send, STO UNSENT messages
-// it has no index for); and on the AT+CMGS route (no memory) a part
+// lost; writing → the copy AT+CMGW may have stored is looked for by
+// content (ModemCopies lists what may be in the modem's memory; the
+// outbox package doc has the whole table). The window that remains: on the AT+CMGS route (no memory) a part
 // found submitting cannot be resolved and becomes unknown: it is never
 // sent twice, but it may have been sent once, and the message fails with
 // the reason "outcome unknown".

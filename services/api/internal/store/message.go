@@ -46,9 +46,10 @@ func (s State) Final() bool { return s != StateQueued && s != StateSending }
 type PartState string
 
 // Part states, in the order of the exactly-once route (AT+CMGW, then
-// AT+CMSS); the AT+CMGS route skips written.
+// AT+CMSS); the AT+CMGS route skips writing and written.
 const (
 	PartQueued     PartState = "queued"     // not yet on the modem
+	PartWriting    PartState = "writing"    // AT+CMGW may be in flight: a copy may be in the modem's memory at an index not yet known
 	PartWritten    PartState = "written"    // stored in the modem's memory at StorageIndex (AT+CMGW), not submitted
 	PartSubmitting PartState = "submitting" // AT+CMSS / AT+CMGS may be in flight: never submitted blindly again
 	PartSent       PartState = "sent"       // the SMSC accepted it; MR is its TP-MR

@@ -268,6 +268,19 @@ func expireDue(ctx context.Context, tx *sql.Tx, modemID, now int64) error {
 	return nil
 }
 
+// PartWriting records that AT+CMGW is about to write the part to the
+// modem's memory. Commit this before the command: a part found writing
+// after a crash may have a copy at an index the store does not know, which
+// the worker must find (AT+CMGL, by content) before writing it again.
+func (s *Store) PartWriting(ctx context.Context, id string, seq int) (State, error) {
+	return s.partTransition(ctx, id, seq, PartWriting, "", func(p *partRow) error {
+		if p.state != PartQueued {
+			return p.refuse(PartWriting)
+		}
+		return nil
+	})
+}
+
 // PartWritten records that the part was written to the modem's memory at
 // index (AT+CMGW) and not submitted yet. Commit this before AT+CMSS.
 func (s *Store) PartWritten(ctx context.Context, id string, seq, index int) (State, error) {
@@ -275,7 +288,7 @@ func (s *Store) PartWritten(ctx context.Context, id string, seq, index int) (Sta
 		return "", fmt.Errorf("store: part written: %w index %d", ErrInvalid, index)
 	}
 	return s.partTransition(ctx, id, seq, PartWritten, fmt.Sprintf("index %d", index), func(p *partRow) error {
-		if p.state != PartQueued {
+		if p.state != PartQueued && p.state != PartWriting {
 			return p.refuse(PartWritten)
 		}
 		p.index = sql.NullInt64{Int64: int64(index), Valid: true}
@@ -323,7 +336,7 @@ func (s *Store) PartSent(ctx context.Context, id string, seq, mr int) (State, er
 // the network will not change its mind about); the message fails.
 func (s *Store) PartFailed(ctx context.Context, id string, seq int, reason string) (State, error) {
 	return s.partTransition(ctx, id, seq, PartFailed, reason, func(p *partRow) error {
-		if p.state != PartQueued && p.state != PartWritten && p.state != PartSubmitting {
+		if p.state != PartQueued && p.state != PartWriting && p.state != PartWritten && p.state != PartSubmitting {
 			return p.refuse(PartFailed)
 		}
 		p.err = reason
@@ -347,10 +360,16 @@ func (s *Store) PartUnknown(ctx context.Context, id string, seq int, reason stri
 
 // PartRetry records a transient failure of a submission the modem
 // answered (so it certainly did not go out): the part goes back to written
-// (if it is in the modem's memory) or queued, to be submitted again.
+// (if it is in the modem's memory) or queued, to be submitted again. A
+// part that is writing goes back to queued (the write was refused, or no
+// copy of it was found in the modem's memory).
 func (s *Store) PartRetry(ctx context.Context, id string, seq int, reason string) (State, error) {
 	var to PartState
 	return s.partTransitionTo(ctx, id, seq, func(p *partRow) (PartState, string, error) {
+		if p.state == PartWriting {
+			p.err = reason
+			return PartQueued, "retry: " + reason, nil
+		}
 		if p.state != PartSubmitting {
 			return "", "", p.refuse(PartQueued)
 		}
@@ -365,8 +384,11 @@ func (s *Store) PartRetry(ctx context.Context, id string, seq int, reason string
 
 // PartRemoved records that the part's copy in the modem's memory was
 // deleted (AT+CMGD): its storage index is cleared. The state is unchanged.
+// Unlike the other transitions it is allowed in any message state: the
+// copy of a message's last part is deleted after the message became sent
+// (or failed).
 func (s *Store) PartRemoved(ctx context.Context, id string, seq int) (State, error) {
-	return s.partTransitionTo(ctx, id, seq, func(p *partRow) (PartState, string, error) {
+	return s.partTransitionAny(ctx, id, seq, func(p *partRow) (PartState, string, error) {
 		if !p.index.Valid {
 			return "", "", fmt.Errorf("%w: part %d has no storage index", ErrInvalidTransition, seq)
 		}
@@ -406,6 +428,15 @@ func (s *Store) partTransition(ctx context.Context, id string, seq int, to PartS
 // records the transition and rolls the message's state up, in one
 // transaction. It returns the message's state after.
 func (s *Store) partTransitionTo(ctx context.Context, id string, seq int, f func(*partRow) (PartState, string, error)) (State, error) {
+	return s.partTransitionIn(ctx, id, seq, true, f)
+}
+
+// partTransitionAny is partTransitionTo in any message state.
+func (s *Store) partTransitionAny(ctx context.Context, id string, seq int, f func(*partRow) (PartState, string, error)) (State, error) {
+	return s.partTransitionIn(ctx, id, seq, false, f)
+}
+
+func (s *Store) partTransitionIn(ctx context.Context, id string, seq int, sendingOnly bool, f func(*partRow) (PartState, string, error)) (State, error) {
 	var after State
 	err := s.write(ctx, fmt.Sprintf("part %d of %q", seq, id), func(tx *sql.Tx) error {
 		p := partRow{seq: seq, now: s.nowMs()}
@@ -418,7 +449,7 @@ func (s *Store) partTransitionTo(ctx context.Context, id string, seq int, f func
 		if err != nil {
 			return err
 		}
-		if p.msgState != StateSending {
+		if sendingOnly && p.msgState != StateSending {
 			return fmt.Errorf("%w: the message is %s, not sending", ErrInvalidTransition, p.msgState)
 		}
 		to, detail, err := f(&p)
@@ -430,6 +461,10 @@ func (s *Store) partTransitionTo(ctx context.Context, id string, seq int, f func
 		}
 		if err := recordTransition(ctx, tx, p.msgRow, seq, string(to), detail, p.now); err != nil {
 			return err
+		}
+		if !sendingOnly { // the part's state did not change: nothing to roll up
+			after = p.msgState
+			return nil
 		}
 		after, err = rollUp(ctx, tx, p.msgRow, p.msgState, p.now)
 		return err
