@@ -135,6 +135,7 @@ func BenchmarkList100k(b *testing.B) {
 		f    Filter
 	}{
 		{"newest", Filter{}},
+		{"inbox", Filter{Direction: In}},
 		{"outbound-queued", Filter{Direction: Out, States: []State{StateQueued}}},
 		{"inbox-unread", Filter{Direction: In, Unread: true}},
 		{"from-sender", Filter{From: "+436601200001"}},

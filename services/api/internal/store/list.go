@@ -120,7 +120,7 @@ func (s *Store) List(ctx context.Context, f Filter) (*Page, error) {
 	switch f.Direction {
 	case "":
 	case Out, In:
-		add("m.direction = ?", f.Direction)
+		add("+m.direction = ?", f.Direction)
 	default:
 		return nil, fmt.Errorf("store: list: %w direction %q", ErrInvalid, f.Direction)
 	}
@@ -131,10 +131,10 @@ func (s *Store) List(ctx context.Context, f Filter) (*Page, error) {
 		add("m.created_at >= ?", timeMs(f.Since))
 	}
 	if f.From != "" {
-		add("m.direction = 'in' AND m.peer = ?", f.From)
+		add("+m.direction = 'in' AND m.peer = ?", f.From)
 	}
 	if f.To != "" {
-		add("m.direction = 'out' AND m.peer = ?", f.To)
+		add("+m.direction = 'out' AND m.peer = ?", f.To)
 	}
 	if f.ModemID != 0 {
 		add("m.modem_id = ?", f.ModemID)
@@ -142,7 +142,14 @@ func (s *Store) List(ctx context.Context, f Filter) (*Page, error) {
 	if f.Unread {
 		add("m.direction = 'in' AND m.read = 0")
 	}
+	// The unary + keeps SQLite from choosing the (direction, state) index
+	// for a direction term and then sorting half the table by id (44 ms on
+	// 100,000 messages, BenchmarkList100k); unread rows are walked in id
+	// order through their partial index.
 	q := `SELECT ` + messageColumns + ` FROM messages m`
+	if f.Unread {
+		q += ` INDEXED BY messages_unread`
+	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
