@@ -177,3 +177,23 @@ func SIMNotReady(err error) bool {
 	}
 	return false
 }
+
+// Answered reports whether err is the modem's own error answer to the
+// command (ERROR, +CME ERROR, +CMS ERROR): the modem is talking and in
+// step, the command failed. Anything else (a timeout, a closed engine, an
+// engine out of sync, a context error) means the modem did not answer.
+func Answered(err error) bool {
+	var cme *CMEError
+	var cms *CMSError
+	return errors.Is(err, ErrError) || errors.As(err, &cme) || errors.As(err, &cms)
+}
+
+// CMSCode returns the code of a +CMS ERROR answer (TS 27.005 §3.2.5), or
+// false if err is no such answer.
+func CMSCode(err error) (int, bool) {
+	var cms *CMSError
+	if errors.As(err, &cms) {
+		return cms.Code, true
+	}
+	return 0, false
+}

@@ -1,6 +1,7 @@
 package at
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -141,6 +142,30 @@ func TestSIMNotReady(t *testing.T) {
 	} {
 		if got := SIMNotReady(tc.err); got != tc.want {
 			t.Errorf("SIMNotReady(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestAnsweredAndCMSCode(t *testing.T) {
+	for _, c := range []struct {
+		err      error
+		answered bool
+		cms      int
+	}{
+		{ErrError, true, 0},
+		{fmt.Errorf("AT+CMGD=3: %w", &CMSError{Code: 321, Name: CMSName(321)}), true, 321},
+		{&CMEError{Code: 10}, true, 0},
+		{ErrDeadlineExceeded, false, 0},
+		{fmt.Errorf("x: %w", ErrClosed), false, 0},
+		{ErrOutOfSync, false, 0},
+		{context.Canceled, false, 0},
+	} {
+		if got := Answered(c.err); got != c.answered {
+			t.Errorf("Answered(%v) = %v, want %v", c.err, got, c.answered)
+		}
+		code, ok := CMSCode(c.err)
+		if ok != (c.cms != 0) || code != c.cms {
+			t.Errorf("CMSCode(%v) = %d, %v; want %d", c.err, code, ok, c.cms)
 		}
 	}
 }
