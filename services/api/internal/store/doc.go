@@ -85,8 +85,11 @@
 // reference, part count): any order; a duplicate part (same number, same
 // content) is kept but counted once; the same number with other content
 // means the sender reused the reference while the first message is still
-// open and starts a new group; a closed group never takes parts again,
-// so a reference reused after completion starts a new one. Groups and
+// open and starts a new group; a closed group takes no new parts, so a
+// reference reused after completion starts a new one, except that a part
+// with the very bytes (time stamp included) of one it holds is the
+// network repeating it: kept with that message, no new group (which would
+// become a spurious incomplete message). Groups and
 // parts are rows, so reassembly survives restarts and spans sweeps.
 // ExpireIncomplete delivers a group older than IncompleteAfter (24 h) as
 // an incomplete message with its missing part numbers; no part is

@@ -70,9 +70,14 @@ func (s *Store) SavePart(ctx context.Context, p InboundPart) (SaveResult, error)
 			}
 			return insertInPart(ctx, tx, p, d, sql.NullInt64{}, row, now)
 		}
-		group, err := findGroup(ctx, tx, p.ModemID, d, now)
+		group, done, closed, err := findGroup(ctx, tx, p, d, now)
 		if err != nil {
 			return err
+		}
+		if closed {
+			// The network repeated a part of a message already complete:
+			// kept raw with it, no new message.
+			return insertInPart(ctx, tx, p, d, sql.NullInt64{Int64: group, Valid: true}, done, now)
 		}
 		if err := insertInPart(ctx, tx, p, d, sql.NullInt64{Int64: group, Valid: true}, 0, now); err != nil {
 			return err
@@ -165,18 +170,41 @@ func insertInPart(ctx context.Context, tx *sql.Tx, p InboundPart, d decodedPart,
 	return nil
 }
 
-// findGroup returns the open group this part belongs to: the oldest open
+// closedDuplicate finds the closed group (and its message) that already
+// holds this very part: the same sender, reference and count, the same
+// part number and the same PDU bytes (so the same service-centre time
+// stamp). That is the network repeating a part after the message was
+// complete; a sender that reuses the reference sends other bytes (at
+// least another time stamp) and opens a new group.
+func closedDuplicate(ctx context.Context, tx *sql.Tx, p InboundPart, d decodedPart) (group, msg int64, err error) {
+	var m sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT g.id, g.message_id FROM in_groups g JOIN in_parts q ON q.group_id = g.id
+		WHERE g.modem_id = ? AND g.sender = ? AND g.ref = ? AND g.ref16 = ? AND g.total = ? AND g.closed_at IS NOT NULL
+		AND q.seq = ? AND q.pdu_hex = ? ORDER BY g.id DESC LIMIT 1`,
+		p.ModemID, d.d.Originator.Number, d.c.Ref, d.c.Ref16, d.c.Total, d.c.Seq, p.PDUHex).Scan(&group, &m)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("finding a completed message with this part: %w", err)
+	}
+	return group, m.Int64, nil
+}
+
+// findGroup returns the group this part belongs to: the oldest open
 // group with its key whose place for this part number is free, or that
-// holds the same content there (a duplicate). A part whose number is taken
-// by other content in every open group (the sender reused the reference)
-// starts a new group.
-func findGroup(ctx context.Context, tx *sql.Tx, modemID int64, d decodedPart, now int64) (int64, error) {
+// holds the same content there (a duplicate). Failing that, a closed group
+// that holds this very part (closedDuplicate), with its message as done.
+// A part whose number is taken by other content in every open group (the
+// sender reused the reference) starts a new group.
+func findGroup(ctx context.Context, tx *sql.Tx, p InboundPart, d decodedPart, now int64) (group, done int64, closed bool, err error) {
+	modemID := p.ModemID
 	rows, err := tx.QueryContext(ctx, `SELECT g.id, p.text, p.body_hex FROM in_groups g
 		LEFT JOIN in_parts p ON p.group_id = g.id AND p.seq = ?
 		WHERE g.modem_id = ? AND g.sender = ? AND g.ref = ? AND g.ref16 = ? AND g.total = ? AND g.closed_at IS NULL
 		ORDER BY g.id`, d.c.Seq, modemID, d.d.Originator.Number, d.c.Ref, d.c.Ref16, d.c.Total)
 	if err != nil {
-		return 0, fmt.Errorf("finding the part's group: %w", err)
+		return 0, 0, false, fmt.Errorf("finding the part's group: %w", err)
 	}
 	defer rows.Close()
 	body := hex.EncodeToString(d.body)
@@ -185,7 +213,7 @@ func findGroup(ctx context.Context, tx *sql.Tx, modemID int64, d decodedPart, no
 		var id int64
 		var text, bodyHex sql.NullString
 		if err := rows.Scan(&id, &text, &bodyHex); err != nil {
-			return 0, fmt.Errorf("finding the part's group: %w", err)
+			return 0, 0, false, fmt.Errorf("finding the part's group: %w", err)
 		}
 		if !text.Valid || (text.String == d.text && bodyHex.String == body) {
 			found = id
@@ -193,18 +221,21 @@ func findGroup(ctx context.Context, tx *sql.Tx, modemID int64, d decodedPart, no
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("finding the part's group: %w", err)
+		return 0, 0, false, fmt.Errorf("finding the part's group: %w", err)
 	}
 	rows.Close()
 	if found != 0 {
-		return found, nil
+		return found, 0, false, nil
+	}
+	if g, msg, err := closedDuplicate(ctx, tx, p, d); err != nil || g != 0 {
+		return g, msg, g != 0, err
 	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO in_groups (modem_id, sender, ref, ref16, total, first_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 		modemID, d.d.Originator.Number, d.c.Ref, d.c.Ref16, d.c.Total, now).Scan(&found)
 	if err != nil {
-		return 0, fmt.Errorf("opening a group: %w", err)
+		return 0, 0, false, fmt.Errorf("opening a group: %w", err)
 	}
-	return found, nil
+	return found, 0, false, nil
 }
 
 // groupParts decodes the group's parts again from their raw PDUs, one per
@@ -252,7 +283,7 @@ func closeGroup(ctx context.Context, tx *sql.Tx, group, modemID int64, parts []d
 func insertInbound(ctx context.Context, tx *sql.Tx, modemID int64, parts []decodedPart, state State, missing []int, now int64) (int64, error) {
 	first := parts[0]
 	text, data := joinParts(parts)
-	class, _ := first.d.DCS.Class()
+	class, hasClass := first.d.DCS.Class()
 	total := len(parts) + len(missing)
 	reason := ""
 	var ms []string
@@ -267,7 +298,7 @@ func insertInbound(ctx context.Context, tx *sql.Tx, modemID int64, parts []decod
 	err := tx.QueryRowContext(ctx, `INSERT INTO messages (uid, direction, modem_id, peer, text, data_hex, flash, state, reason, part_count,
 		created_at, updated_at, finished_at, smsc, sc_time, sc_zone, missing)
 		VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		newID(), modemID, first.d.Originator.Number, text, data, class == 0, state, reason, total, now, now, now,
+		newID(), modemID, first.d.Originator.Number, text, data, hasClass && class == 0, state, reason, total, now, now, now,
 		first.smsc, timeMs(first.d.Timestamp), zone, strings.Join(ms, ",")).Scan(&row)
 	if err != nil {
 		return 0, fmt.Errorf("inserting the received message: %w", err)
