@@ -25,11 +25,11 @@ type incomingPart struct {
 func (d *Device) InjectSMS(in IncomingSMS) (Injected, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	parts, err := d.buildIncomingLocked(in)
+	parts, n, err := d.buildIncomingLocked(in)
 	if err != nil {
 		return Injected{}, err
 	}
-	res := Injected{Parts: len(parts)}
+	res := Injected{Parts: n}
 	for _, p := range parts {
 		if len(d.waiting) > 0 {
 			d.waiting = append(d.waiting, p)
@@ -50,30 +50,31 @@ func (d *Device) InjectSMS(in IncomingSMS) (Injected, error) {
 	return res, nil
 }
 
-// buildIncomingLocked turns an IncomingSMS into parts in delivery order.
-func (d *Device) buildIncomingLocked(in IncomingSMS) ([]incomingPart, error) {
+// buildIncomingLocked turns an IncomingSMS into parts in delivery order
+// (a duplicate as often as Order lists it) and the number of parts.
+func (d *Device) buildIncomingLocked(in IncomingSMS) ([]incomingPart, int, error) {
 	if in.PDU != "" {
 		raw, err := hex.DecodeString(strings.TrimSpace(in.PDU))
 		if err != nil {
-			return nil, fmt.Errorf("device: incoming PDU: %w", err)
+			return nil, 0, fmt.Errorf("device: incoming PDU: %w", err)
 		}
 		_, tpdu, err := pdu.SplitSMSC(raw)
 		if err != nil {
-			return nil, fmt.Errorf("device: incoming PDU: %w", err)
+			return nil, 0, fmt.Errorf("device: incoming PDU: %w", err)
 		}
 		dl, err := pdu.DecodeDeliver(tpdu)
 		if err != nil {
-			return nil, fmt.Errorf("device: incoming PDU is not an SMS-DELIVER: %w", err)
+			return nil, 0, fmt.Errorf("device: incoming PDU is not an SMS-DELIVER: %w", err)
 		}
 		class, ok := dl.DCS.Class()
 		if !ok {
 			class = -1
 		}
-		return []incomingPart{{sca: raw[:len(raw)-len(tpdu)], tpdu: tpdu, class: class}}, nil
+		return []incomingPart{{sca: raw[:len(raw)-len(tpdu)], tpdu: tpdu, class: class}}, 1, nil
 	}
 	from, err := pdu.ParseAddress(in.From)
 	if err != nil {
-		return nil, fmt.Errorf("device: incoming SMS sender: %w", err)
+		return nil, 0, fmt.Errorf("device: incoming SMS sender: %w", err)
 	}
 	ref := uint16(d.rng.IntN(256))
 	if in.Ref16 {
@@ -99,7 +100,7 @@ func (d *Device) buildIncomingLocked(in IncomingSMS) ([]incomingPart, error) {
 		err = fmt.Errorf("unknown alphabet %q: want \"\", gsm7, ucs2 or 8bit", in.Alphabet)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("device: incoming SMS: %w", err)
+		return nil, 0, fmt.Errorf("device: incoming SMS: %w", err)
 	}
 	class := -1
 	if in.Flash {
@@ -111,22 +112,22 @@ func (d *Device) buildIncomingLocked(in IncomingSMS) ([]incomingPart, error) {
 	}
 	sca, err := d.smscOctets(d.incomingSMSC())
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	order, err := deliveryOrder(in.Order, len(uds))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	parts := make([]incomingPart, 0, len(uds))
 	for _, i := range order {
 		dl := pdu.Deliver{Originator: from, DCS: pdu.NewDCS(alpha, class), Timestamp: ts, UD: uds[i]}
 		tpdu, err := dl.Encode()
 		if err != nil {
-			return nil, fmt.Errorf("device: encoding part %d of incoming SMS: %w", i+1, err)
+			return nil, 0, fmt.Errorf("device: encoding part %d of incoming SMS: %w", i+1, err)
 		}
 		parts = append(parts, incomingPart{sca: sca, tpdu: tpdu, class: class})
 	}
-	return parts, nil
+	return parts, len(uds), nil
 }
 
 // incomingSMSC is the service centre address put in front of received
@@ -155,6 +156,9 @@ func (d *Device) smscOctets(addr string) ([]byte, error) {
 }
 
 // deliveryOrder validates a 1-based order and returns 0-based indices.
+// Every part must be in it at least once; a part listed again is
+// delivered again (the network repeating a part, e.g. after a lost
+// acknowledgement), so [3,1,3,2] delivers part 3 twice.
 func deliveryOrder(order []int, n int) ([]int, error) {
 	if order == nil {
 		out := make([]int, n)
@@ -163,17 +167,22 @@ func deliveryOrder(order []int, n int) ([]int, error) {
 		}
 		return out, nil
 	}
-	if len(order) != n {
-		return nil, fmt.Errorf("device: delivery order %v has %d entries for %d parts", order, len(order), n)
+	if len(order) < n || len(order) > 2*n {
+		return nil, fmt.Errorf("device: delivery order %v has %d entries for %d parts: want %d to %d", order, len(order), n, n, 2*n)
 	}
 	seen := make([]bool, n)
-	out := make([]int, n)
+	out := make([]int, len(order))
 	for i, o := range order {
-		if o < 1 || o > n || seen[o-1] {
-			return nil, fmt.Errorf("device: delivery order %v: want each part 1..%d once", order, n)
+		if o < 1 || o > n {
+			return nil, fmt.Errorf("device: delivery order %v: want parts 1..%d", order, n)
 		}
 		seen[o-1] = true
 		out[i] = o - 1
+	}
+	for i, ok := range seen {
+		if !ok {
+			return nil, fmt.Errorf("device: delivery order %v: part %d is missing (each part 1..%d at least once)", order, i+1, n)
+		}
 	}
 	return out, nil
 }

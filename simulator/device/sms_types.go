@@ -23,7 +23,8 @@ type IncomingSMS struct {
 	// Ref16 uses 16-bit concatenation references.
 	Ref16 bool
 	// Order is the delivery order of the parts, 1-based (e.g. [2,1,3]);
-	// nil delivers them in order.
+	// nil delivers them in order. A part listed twice is delivered twice
+	// (a duplicate, as networks sometimes repeat a part): [3,1,3,2].
 	Order []int
 	// Time is the service centre time stamp; zero means Config.Clock().
 	Time time.Time

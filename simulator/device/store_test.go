@@ -339,3 +339,26 @@ func TestStateSurvivesReplug(t *testing.T) {
 	r2.cmd("AT+CSCA?", ok(`+CSCA: "+431111",145`))
 	r2.cmd("AT+CMGF?", ok("+CMGF: 0"))
 }
+
+// A part listed twice in Order is delivered twice (the network repeating
+// it); every part must be listed at least once.
+func TestInjectOrderWithDuplicate(t *testing.T) {
+	d, err := New(Config{Clock: fixedClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Repeat("0123456789", 20) // 2 parts
+	res, err := d.InjectSMS(IncomingSMS{From: "+436601234567", Text: text, Order: []int{2, 1, 2}})
+	if err != nil || res.Parts != 2 || len(res.Stored) != 3 {
+		t.Fatalf("InjectSMS = %+v, %v; want 2 parts, 3 stored", res, err)
+	}
+	msgs, err := d.Messages("SM")
+	if err != nil || len(msgs) != 3 || msgs[0].PDU != msgs[2].PDU || msgs[0].PDU == msgs[1].PDU {
+		t.Fatalf("SM = %+v, %v; want part 2, part 1, part 2 again", msgs, err)
+	}
+	for _, bad := range [][]int{{1, 1}, {1, 3}, {2, 1, 2, 1, 2}} {
+		if _, err := d.InjectSMS(IncomingSMS{From: "+436601234567", Text: text, Order: bad}); err == nil {
+			t.Errorf("order %v accepted", bad)
+		}
+	}
+}
