@@ -21,8 +21,10 @@ import (
 //     is a PDU).
 //  3. The settings that need the SIM, which may fail while it waits for its
 //     PIN (logged, repeated after the PIN): +CSCS="GSM" (USSD and other
-//     strings), +CNMI=2,1,0,1,0 (new messages and status reports
-//     indicated), +CPMS="SM","SM","SM" (the SIM's store).
+//     strings), +CNMI=2,1,0,2,0 (new messages stored and indicated
+//     with +CMTI, status reports stored in SR and indicated with +CDSI:
+//     the modem's storage is the buffer the inbox sweeps, see package
+//     inbox), +CPMS="SM","SM","SM" (the SIM's store).
 //  4. A read-back of what sending depends on: +CMGF? must say 0 and
 //     +CMEE? 1, else the init fails (and the session retries). Whether
 //     the radio is on (+CFUN?) and the SIM ready (+CPIN?) are read by
@@ -82,7 +84,7 @@ func (o *Ops) settings(ctx context.Context, e AT) error {
 // initSIM runs the SIM-dependent settings. Modem errors are logged, not
 // returned; a lost connection is returned.
 func (o *Ops) initSIM(ctx context.Context, e AT) error {
-	for _, c := range []string{`+CSCS="GSM"`, "+CNMI=2,1,0,1,0", `+CPMS="SM","SM","SM"`} {
+	for _, c := range []string{`+CSCS="GSM"`, "+CNMI=2,1,0,2,0", `+CPMS="SM","SM","SM"`} {
 		if _, err := o.cmd(ctx, e, c); err != nil {
 			if fatal(err) {
 				return fmt.Errorf("init AT%s: %w", c, err)
