@@ -1,0 +1,299 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemid"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultRetryMin    = 2 * time.Second
+	DefaultRetryMax    = 5 * time.Minute
+	DefaultRetryMaxAge = 24 * time.Hour
+)
+
+// Config configures a Worker.
+type Config struct {
+	Store *store.Store
+	Sched *scheduler.Scheduler[modemops.AT]
+	Modem *modemid.Tracker
+	// Pacing is the least time between two submissions (AT+CMSS), as the
+	// original kept SMS bodies apart.
+	Pacing         time.Duration
+	CommandTimeout time.Duration // AT+CMGW's command, AT+CMGR, AT+CMGL, AT+CMGD
+	SMSTimeout     time.Duration // AT+CMGW's body, AT+CMSS (the network's answer)
+	// RetryMin and RetryMax bound the backoff after a transient failure
+	// (doubling, with ±25 % jitter); RetryMaxAge is how long after it was
+	// accepted (or its sendAt) a message is retried: a transient failure
+	// after that fails it.
+	RetryMin, RetryMax, RetryMaxAge time.Duration
+	Logger                          *slog.Logger
+	// OnPart is called for every part outcome: "sent", "failed" (for
+	// good) or "unknown", with a reason class for the latter two
+	// (modemops.FailureReason).
+	OnPart func(state, reason string)
+	// OnRetry is called for every transient failure that is retried, with
+	// its reason class.
+	OnRetry func(reason string)
+}
+
+// Worker sends one modem's outbox. See the package doc.
+type Worker struct {
+	cfg Config
+	log *slog.Logger
+
+	kick chan struct{} // a new message or a ready modem: look now
+
+	mu        sync.Mutex
+	reconcile bool          // reconcile the modem's memory before the next send (start, reconnect, an unknown write)
+	changed   chan struct{} // closed and replaced when a message may have changed (Wait)
+	lastSub   time.Time     // the last submission, for pacing
+	failures  int           // consecutive transient failures, for the backoff
+	records   map[string][]modemops.Exchange
+	recOrder  []string
+}
+
+// New returns a worker; Run starts it.
+func New(cfg Config) *Worker {
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = DefaultRetryMin
+	}
+	if cfg.RetryMax < cfg.RetryMin {
+		cfg.RetryMax = max(DefaultRetryMax, cfg.RetryMin)
+	}
+	if cfg.RetryMaxAge <= 0 {
+		cfg.RetryMaxAge = DefaultRetryMaxAge
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = at.DefaultTimeout
+	}
+	if cfg.SMSTimeout <= 0 {
+		cfg.SMSTimeout = at.DefaultSMSTimeout
+	}
+	if cfg.OnPart == nil {
+		cfg.OnPart = func(string, string) {}
+	}
+	if cfg.OnRetry == nil {
+		cfg.OnRetry = func(string) {}
+	}
+	l := cfg.Logger
+	if l == nil {
+		l = slog.Default()
+	}
+	return &Worker{cfg: cfg, log: l, kick: make(chan struct{}, 1), reconcile: true,
+		changed: make(chan struct{}), records: map[string][]modemops.Exchange{}}
+}
+
+// Kick makes the worker look for work now (a message was accepted).
+func (w *Worker) Kick() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Reconnected tells the worker that the relay session is (again) ready:
+// the modem may be another one or have lost or kept copies, so its memory
+// is reconciled before the next send; and any backoff ends.
+func (w *Worker) Reconnected() {
+	w.mu.Lock()
+	w.reconcile = true
+	w.failures = 0
+	w.mu.Unlock()
+	w.Kick()
+}
+
+// Run sends until ctx ends. It reads its work from the store (nothing is
+// held only in memory): at start, on Kick, on Reconnected, when the next
+// message's sendAt comes, and after a backoff.
+func (w *Worker) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		wait := w.step(ctx)
+		if wait == 0 {
+			continue
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-w.kick:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// idleWait is how long the worker sleeps with nothing due and no sendAt
+// ahead; a kick wakes it sooner.
+const idleWait = time.Minute
+
+// step runs one job (one message) and returns how long to wait before the
+// next (0: at once).
+func (w *Worker) step(ctx context.Context) time.Duration {
+	var res result
+	err := w.cfg.Sched.DoClass(ctx, scheduler.Send, func(jctx context.Context, e modemops.AT) error {
+		res = w.job(jctx, e)
+		return res.err
+	})
+	w.notify()
+	if err == nil && res.err == nil {
+		w.mu.Lock()
+		w.failures = 0
+		w.mu.Unlock()
+		if res.idle {
+			if res.nextDue.IsZero() {
+				return idleWait
+			}
+			return max(time.Until(res.nextDue), time.Millisecond)
+		}
+		return 0
+	}
+	if ctx.Err() != nil {
+		return 0
+	}
+	if err == nil {
+		err = res.err
+	}
+	if errors.Is(err, scheduler.ErrQueueFull) {
+		return 100 * time.Millisecond
+	}
+	reason := modemops.FailureReason(err)
+	w.cfg.OnRetry(reason)
+	d := w.backoff()
+	w.log.Info("outbox: will retry", "in", d.Round(time.Millisecond), "reason", reason, "err", err)
+	return d
+}
+
+// backoff is the next wait after a transient failure: RetryMin doubling
+// to RetryMax, ±25 % jitter.
+func (w *Worker) backoff() time.Duration {
+	w.mu.Lock()
+	n := w.failures
+	w.failures++
+	w.mu.Unlock()
+	d := w.cfg.RetryMin
+	for i := 0; i < n && d < w.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, w.cfg.RetryMax)
+	return d - d/4 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// notify wakes the waiters of Wait.
+func (w *Worker) notify() {
+	w.mu.Lock()
+	close(w.changed)
+	w.changed = make(chan struct{})
+	w.mu.Unlock()
+}
+
+// Changed wakes Wait callers after a store change made outside the worker
+// (a cancel).
+func (w *Worker) Changed() { w.notify() }
+
+// Wait waits until the message is no longer queued or sending and returns
+// it with the AT exchanges this process ran for it (nil if none were
+// kept). It returns ctx's error when ctx ends first; the message stays in
+// the store and will still be sent.
+func (w *Worker) Wait(ctx context.Context, id string) (*store.Message, []modemops.Exchange, error) {
+	for {
+		w.mu.Lock()
+		ch := w.changed
+		w.mu.Unlock()
+		m, err := w.cfg.Store.Get(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if m.State.Final() {
+			w.mu.Lock()
+			xs := w.records[id]
+			w.mu.Unlock()
+			return m, xs, nil
+		}
+		select {
+		case <-ctx.Done():
+			return m, nil, ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// keptRecords is how many messages' exchanges are kept for Wait.
+const keptRecords = 256
+
+func (w *Worker) record(id string) func(modemops.Exchange) {
+	return func(x modemops.Exchange) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if _, ok := w.records[id]; !ok {
+			w.recOrder = append(w.recOrder, id)
+			if len(w.recOrder) > keptRecords {
+				delete(w.records, w.recOrder[0])
+				w.recOrder = w.recOrder[1:]
+			}
+		}
+		w.records[id] = append(w.records[id], x)
+	}
+}
+
+// pace waits until Pacing has passed since the last submission.
+func (w *Worker) pace(ctx context.Context) error {
+	w.mu.Lock()
+	wait := time.Until(w.lastSub.Add(w.cfg.Pacing))
+	w.mu.Unlock()
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *Worker) submitted() {
+	w.mu.Lock()
+	w.lastSub = time.Now()
+	w.mu.Unlock()
+}
+
+func (w *Worker) needReconcile() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.reconcile
+}
+
+func (w *Worker) setReconcile(v bool) {
+	w.mu.Lock()
+	w.reconcile = v
+	w.mu.Unlock()
+}
+
+// result is what one job did.
+type result struct {
+	idle    bool      // nothing was due
+	nextDue time.Time // when idle: the next sendAt, zero if none
+	err     error     // a transient failure: back off
+}
+
+func now() time.Time { return time.Now().UTC() }
+
+// errTransient marks a failure the worker retries.
+var errTransient = errors.New("transient")
+
+func transient(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errTransient}, args...)...)
+}
