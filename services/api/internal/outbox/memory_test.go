@@ -47,7 +47,7 @@ func TestParseRead(t *testing.T) {
 func TestSamePDU(t *testing.T) {
 	const p = "0011000B916407281553F80000AA0AE8329BFD4697D9EC37"
 	withMR := "0011420B916407281553F80000AA0AE8329BFD4697D9EC37" // TP-MR filled in by the modem
-	withSMSC := "07914346466554F6" + p[2:]                     // the SMSC shown instead of "00"
+	withSMSC := "07914346466554F6" + p[2:]                       // the SMSC shown instead of "00"
 	if !samePDU(p, p) || !samePDU(p, withMR) || !samePDU(p, withSMSC) {
 		t.Fatal("equal parts not recognised")
 	}
