@@ -44,6 +44,11 @@ type Config struct {
 	LogLevel          string
 	RequestTimeout    time.Duration
 	StatusReportOnSMS bool // the original endpoint's status report request
+	// Retention is how long finished messages are kept (0: forever).
+	Retention time.Duration
+	// RetryMin, RetryMax: the outbox's backoff after a transient failure;
+	// RetryMaxAge: how long after its acceptance a message is retried.
+	RetryMin, RetryMax, RetryMaxAge time.Duration
 }
 
 // entry is one setting: flag name, env name, default, help, and where its
@@ -65,7 +70,7 @@ func newEntries() []*entry {
 		{flag: "listen", env: "API_LISTEN", def: ":8090", help: "HTTP listen address"},
 		{flag: "metrics-listen", env: "API_METRICS_LISTEN", def: "127.0.0.1:9102", help: "listen address of the unauthenticated /metrics for Prometheus (never a published port: the metrics name the modem); off: none (the API port's /metrics needs a key)"},
 		{flag: "relay-addr", env: "API_RELAY_ADDR", def: "127.0.0.1:8080", help: "the relay's TCP address"},
-		{flag: "data-dir", env: "API_DATA_DIR", def: "./data", help: "directory for generated keys and future state"},
+		{flag: "data-dir", env: "API_DATA_DIR", def: "./data", help: "directory for the generated keys and the message store (messages.db)"},
 		{flag: "keys", env: "API_KEYS", def: "", help: "comma-separated bearer keys (user role)"},
 		{flag: "admin-keys", env: "API_ADMIN_KEYS", def: "", help: "comma-separated bearer keys (admin role: raw AT, PIN)"},
 		{flag: "heartbeat", env: "API_HEARTBEAT", def: "2s", help: "heartbeat period towards the relay"},
@@ -85,6 +90,10 @@ func newEntries() []*entry {
 		{flag: "log-level", env: "API_LOG_LEVEL", def: "info", help: "debug, info, warn, error"},
 		{flag: "request-timeout", env: "API_REQUEST_TIMEOUT", def: "30s", help: "how long an HTTP request waits for its modem job (the job still completes)"},
 		{flag: "original-status-report", env: "API_ORIGINAL_STATUS_REPORT", def: "true", help: "request a status report on SMS sent through the original POST /sms"},
+		{flag: "retention", env: "API_RETENTION", def: "2160h", help: "how long finished messages are kept (2160h = 90 days), applied at start and daily; 0 or off keeps them forever"},
+		{flag: "retry-min", env: "API_RETRY_MIN", def: "2s", help: "the outbox's first wait after a transient send failure (doubles up to retry-max, with jitter)"},
+		{flag: "retry-max", env: "API_RETRY_MAX", def: "5m", help: "the outbox's longest wait between retries"},
+		{flag: "retry-max-age", env: "API_RETRY_MAX_AGE", def: "24h", help: "how long after its acceptance (or sendAt) a message is retried; a transient failure after that fails it"},
 	}
 }
 
@@ -171,6 +180,17 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 		ReconnectMax:   dur("reconnect-max", time.Millisecond),
 		LogLevel:       strings.ToLower(get["log-level"].value),
 		RequestTimeout: dur("request-timeout", 10*time.Millisecond),
+	}
+	if v := strings.TrimSpace(get["retention"].value); v == "0" || strings.EqualFold(v, "off") {
+		c.Retention = 0
+	} else {
+		c.Retention = dur("retention", time.Hour)
+	}
+	c.RetryMin = dur("retry-min", time.Millisecond)
+	c.RetryMax = dur("retry-max", time.Millisecond)
+	c.RetryMaxAge = dur("retry-max-age", time.Second)
+	if c.RetryMax < c.RetryMin {
+		bad("retry-max", "at least retry-min")
 	}
 	if c.MetricsListen != "" && c.MetricsListen == c.Listen {
 		bad("metrics-listen", "an address other than API_LISTEN's, or off")
