@@ -109,6 +109,25 @@
 // above fails it with the status named. Unmatched reports are stored and
 // listed (Reports), never an error.
 //
+// # Events and webhooks
+//
+// events is the log of what happened, written by the transaction that
+// made the change (recordTransition appends a message's event for every
+// message-level transition; SaveReport one for an unmatched report), so a
+// rolled-back change leaves no event and a committed one always has its
+// event. seq (AUTOINCREMENT) is the order and never reused; uid is the
+// stable id receivers deduplicate by; data is the JSON committed, so a
+// body sent again is byte for byte the same (Event.Body). After every
+// commit EventsChanged wakes the readers (SSE streams, webhook workers),
+// who re-read by seq: nothing is skipped however wake-ups coalesce.
+//
+// webhooks: each has a cursor (the last event it is done with) and, while
+// the head event is being tried, a webhook_attempts row committed before
+// (WebhookAttemptBegin) and after (WebhookFailed, WebhookDelivered,
+// WebhookDead) each attempt, so a restart resumes with the same event,
+// its attempt count and its backoff. Retention never deletes an event an
+// active webhook has not received.
+//
 // # Retention and backup
 //
 // Retention deletes what finished before a horizon (DefaultRetention, 90

@@ -252,12 +252,16 @@ func (s *Store) History(ctx context.Context, id string) ([]Transition, error) {
 	return out, nil
 }
 
-// recordTransition appends to the history.
+// recordTransition appends to the history; a message-level transition
+// (seq 0) also appends the message's event (appendMessageEvent).
 func recordTransition(ctx context.Context, tx *sql.Tx, row int64, seq int, state, detail string, at int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO transitions (message_id, seq, state, detail, at) VALUES (?, ?, ?, ?, ?)`,
 		row, seq, state, detail, at)
 	if err != nil {
 		return fmt.Errorf("recording transition to %s: %w", state, err)
+	}
+	if seq == 0 { // the message's own state: its event, in the same transaction
+		return appendMessageEvent(ctx, tx, row, at)
 	}
 	return nil
 }

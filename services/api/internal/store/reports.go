@@ -111,11 +111,15 @@ func (s *Store) SaveReport(ctx context.Context, r ReportPart) (ReportResult, err
 		if err != nil {
 			return fmt.Errorf("inserting the report: %w", err)
 		}
-		if decodeErr != nil {
-			return nil
+		if decodeErr == nil {
+			if msgRow, err = s.matchReport(ctx, tx, id, r.ModemID, mr, status, recipient, now); err != nil {
+				return err
+			}
 		}
-		msgRow, err = s.matchReport(ctx, tx, id, r.ModemID, mr, status, recipient, now)
-		return err
+		if msgRow == 0 { // unmatched (or undecodable): visible as an event too
+			return appendReportEvent(ctx, tx, id, now)
+		}
+		return nil
 	})
 	if err != nil {
 		return ReportResult{}, err

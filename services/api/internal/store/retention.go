@@ -12,6 +12,8 @@ type RetentionResult struct {
 	Messages int // messages (with their parts, history and inbound parts)
 	Reports  int // status reports
 	Groups   int // closed reassembly groups
+	Events   int // events of the log (none an active webhook has yet to receive)
+	Dead     int // records of events a webhook gave up on
 }
 
 // retentionBatch bounds one delete transaction, so the writer is never
@@ -20,7 +22,9 @@ const retentionBatch = 500
 
 // Retention deletes what finished before now-olderThan: messages in a
 // final state (never queued or sending ones, however old), status
-// reports, and closed reassembly groups. DefaultRetention is 90 days.
+// reports, closed reassembly groups, and events (but none that an active
+// webhook has yet to receive) with the records of events webhooks gave up
+// on. DefaultRetention is 90 days.
 func (s *Store) Retention(ctx context.Context, olderThan time.Duration) (RetentionResult, error) {
 	var res RetentionResult
 	if olderThan <= 0 {
@@ -36,6 +40,9 @@ func (s *Store) Retention(ctx context.Context, olderThan time.Duration) (Retenti
 			AND state NOT IN ('queued', 'sending') LIMIT ?)`, &res.Messages},
 		{"reports", `DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE received_at < ? LIMIT ?)`, &res.Reports},
 		{"groups", `DELETE FROM in_groups WHERE id IN (SELECT id FROM in_groups WHERE closed_at IS NOT NULL AND closed_at < ? LIMIT ?)`, &res.Groups},
+		{"events", `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < ?
+			AND seq <= (SELECT coalesce(min(cursor), 9223372036854775807) FROM webhooks WHERE state = 'active') ORDER BY seq LIMIT ?)`, &res.Events},
+		{"dead webhook events", `DELETE FROM webhook_dead WHERE (webhook_id, event_seq) IN (SELECT webhook_id, event_seq FROM webhook_dead WHERE at < ? LIMIT ?)`, &res.Dead},
 	} {
 		for {
 			var n int64

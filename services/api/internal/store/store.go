@@ -55,6 +55,8 @@ type Store struct {
 	now    func() time.Time
 	opts   Options
 	closed chan struct{}
+	// changed wakes the event log's readers after every commit.
+	changed commitNotifier
 }
 
 // Open opens (creating if needed) the store file at path, migrates its
@@ -164,6 +166,7 @@ func (s *Store) write(ctx context.Context, what string, f func(tx *sql.Tx) error
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: %s: commit: %w", what, err)
 	}
+	s.changed.notify()
 	return nil
 }
 
