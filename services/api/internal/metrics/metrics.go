@@ -37,6 +37,8 @@ type Metrics struct {
 	URCs             *prometheus.CounterVec
 	HTTPRequests     *prometheus.CounterVec
 	HTTPDuration     *prometheus.HistogramVec
+	// OutboxRetries counts the outbox's transient failures, retried.
+	OutboxRetries *prometheus.CounterVec
 }
 
 // knownCommands bounds the label values of the AT metrics: a raw command
@@ -46,6 +48,7 @@ var knownCommands = map[string]bool{
 	"+CNMI": true, "+CPMS": true, "+CGMI": true, "+CGMM": true, "+CGMR": true, "+CGSN": true, "+CIMI": true,
 	"+ZGETICCID": true, "+CCID": true, "+CNUM": true, "+CPIN": true, "+CSQ": true, "+CREG": true, "+CEREG": true,
 	"+COPS": true, "+ZPAS": true, "+CMGS": true, "+CUSD": true, "+CSCA": true,
+	"+CMGW": true, "+CMSS": true, "+CMGR": true, "+CMGL": true, "+CMGD": true,
 }
 
 // New registers every instrument; snapshot gives the modem state at scrape time.
@@ -106,8 +109,11 @@ func New(snapshot func() *poller.Snapshot) *Metrics {
 			Name: "simmodem_api_http_request_duration_seconds", Help: "HTTP request duration by route.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"route"}),
+		OutboxRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "simmodem_api_outbox_retries_total", Help: "Transient send failures the outbox retries after a backoff, by reason (cms_<code>, cme_<code>, timeout, unavailable, error, other).",
+		}, []string{"reason"}),
 	}
-	r.MustRegister(m.ATCommands, m.ATDuration, m.SMSPartsSent, m.SMSPartsFailed, m.SMSMessages, m.QueueDepth,
+	r.MustRegister(m.OutboxRetries, m.ATCommands, m.ATDuration, m.SMSPartsSent, m.SMSPartsFailed, m.SMSMessages, m.QueueDepth,
 		m.QueueCapacity, m.QueueRejected, m.SMSPartsUnknown, m.SMSPartsLateSent, m.QueueClassDepth, m.RelayConnected, m.RelayReconnects, m.RelayDisconnects, m.URCs,
 		m.HTTPRequests, m.HTTPDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -120,6 +126,9 @@ func New(snapshot func() *poller.Snapshot) *Metrics {
 	}
 	for _, reason := range []string{"timeout", "unavailable", "other"} {
 		m.SMSPartsUnknown.WithLabelValues(reason)
+	}
+	for _, reason := range []string{"timeout", "unavailable", "other"} {
+		m.OutboxRetries.WithLabelValues(reason)
 	}
 	for _, result := range []string{"sent", "failed", "unknown", "rejected"} {
 		m.SMSMessages.WithLabelValues(result)

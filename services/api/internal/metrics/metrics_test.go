@@ -28,6 +28,7 @@ func reachable() *poller.Snapshot {
 // The README's metric table lists exactly the metrics the api exports.
 func TestREADMEListsEveryMetric(t *testing.T) {
 	m := New(reachable)
+	m.WatchStore(openTestStore(t))
 	m.ObserveAT(at.Observation{Command: "+CSQ", Result: at.ResultOK, Duration: time.Millisecond})
 	m.Part("sent", "")
 	m.Part("failed", "cms_331")
