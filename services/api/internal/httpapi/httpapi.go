@@ -42,6 +42,10 @@ type Deps struct {
 	Metrics  *metrics.Metrics // nil: no metrics
 	Log      *slog.Logger
 
+	// Inbox serves GET /v1/inbox and /v1/reports (the message store);
+	// nil answers them with 503.
+	Inbox InboxStore
+
 	DefaultCountry       string
 	BodyLimit            int
 	RequestTimeout       time.Duration
@@ -96,6 +100,7 @@ func New(d Deps) *fiber.App {
 	app.Post("/v1/ussd", user, s.ussd)
 	app.Post("/v1/sim/pin", admin, s.pin)
 	app.Post("/v1/at", admin, s.rawAT)
+	s.inboxRoutes(app, user)
 
 	// The original REST server's endpoints.
 	app.Post("/sms", user, s.origSMS)
