@@ -49,6 +49,10 @@ type Config struct {
 	// RetryMin, RetryMax: the outbox's backoff after a transient failure;
 	// RetryMaxAge: how long after its acceptance a message is retried.
 	RetryMin, RetryMax, RetryMaxAge time.Duration
+	// InboxSweep is the period of the inbox sweep that runs whatever else
+	// triggers one; InboxIncompleteAfter how long a concatenated received
+	// message waits for its missing parts.
+	InboxSweep, InboxIncompleteAfter time.Duration
 }
 
 // entry is one setting: flag name, env name, default, help, and where its
@@ -94,6 +98,8 @@ func newEntries() []*entry {
 		{flag: "retry-min", env: "API_RETRY_MIN", def: "2s", help: "the outbox's first wait after a transient send failure (doubles up to retry-max, with jitter)"},
 		{flag: "retry-max", env: "API_RETRY_MAX", def: "5m", help: "the outbox's longest wait between retries"},
 		{flag: "retry-max-age", env: "API_RETRY_MAX_AGE", def: "24h", help: "how long after its acceptance (or sendAt) a message is retried; a transient failure after that fails it"},
+		{flag: "inbox-sweep", env: "API_INBOX_SWEEP", def: "30s", help: "period of the inbox sweep (SM, ME, SR into the store), besides the sweeps at every (re)connect and +CMTI/+CDSI"},
+		{flag: "inbox-incomplete-after", env: "API_INBOX_INCOMPLETE_AFTER", def: "24h", help: "how long a concatenated received message waits for missing parts before it is delivered as incomplete"},
 	}
 }
 
@@ -189,6 +195,8 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	c.RetryMin = dur("retry-min", time.Millisecond)
 	c.RetryMax = dur("retry-max", time.Millisecond)
 	c.RetryMaxAge = dur("retry-max-age", time.Second)
+	c.InboxSweep = dur("inbox-sweep", 100*time.Millisecond)
+	c.InboxIncompleteAfter = dur("inbox-incomplete-after", time.Second)
 	if c.RetryMax < c.RetryMin {
 		bad("retry-max", "at least retry-min")
 	}

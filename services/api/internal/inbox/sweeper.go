@@ -41,8 +41,6 @@ type Hooks struct {
 	// Error: a sweep (stage "sweep"), a deletion ("delete") or the
 	// incomplete check ("expire") failed.
 	Error func(stage string)
-	// Pending: the concatenated messages waiting for parts, after a sweep.
-	Pending func(n int)
 }
 
 func (h *Hooks) fill() {
@@ -60,9 +58,6 @@ func (h *Hooks) fill() {
 	}
 	if h.Error == nil {
 		h.Error = func(string) {}
-	}
-	if h.Pending == nil {
-		h.Pending = func(int) {}
 	}
 }
 
@@ -192,7 +187,6 @@ func (s *Sweeper) runSweep(ctx context.Context) {
 	if res.Parts+res.Again+res.Reports+res.Deleted > 0 {
 		s.log.Info("inbox: swept", "parts", res.Parts, "again", res.Again, "reports", res.Reports,
 			"deleted", res.Deleted, "left", res.Left, "messages", len(res.Messages))
-		s.pending(ctx)
 	}
 	if res.Deleted > 0 {
 		s.Trigger()
@@ -214,17 +208,4 @@ func (s *Sweeper) expire(ctx context.Context) {
 		s.log.Info("inbox: incomplete message delivered", "id", m.ID, "from", m.Peer, "missing", m.Missing)
 		s.cfg.Hooks.Message(m)
 	}
-	s.pending(ctx)
-}
-
-// pending reports the reassembly backlog.
-func (s *Sweeper) pending(ctx context.Context) {
-	st, err := s.cfg.Store.Stats(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Warn("inbox: reading the store's figures failed", "err", err)
-		}
-		return
-	}
-	s.cfg.Hooks.Pending(st.ReassemblyPending)
 }

@@ -39,6 +39,7 @@ type Metrics struct {
 	HTTPDuration     *prometheus.HistogramVec
 	// OutboxRetries counts the outbox's transient failures, retried.
 	OutboxRetries *prometheus.CounterVec
+	inboxMetrics
 }
 
 // knownCommands bounds the label values of the AT metrics: a raw command
@@ -118,6 +119,8 @@ func New(snapshot func() *poller.Snapshot) *Metrics {
 		m.HTTPRequests, m.HTTPDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&modemCollector{snapshot: snapshot})
+	m.inboxMetrics = newInboxMetrics()
+	r.MustRegister(m.inboxMetrics.collectors()...)
 	// The reasons that do not carry a modem error code exist from the
 	// start at 0, so that a rate over them is 0 rather than no data before
 	// the first failure (cms_<code> and cme_<code> appear when they occur).

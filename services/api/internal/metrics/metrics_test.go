@@ -37,6 +37,7 @@ func TestREADMEListsEveryMetric(t *testing.T) {
 	m.RelayDisconnects.WithLabelValues("dial_failed").Inc()
 	m.URC("+CMTI")
 	m.HTTP("/v1/sms", 200, time.Millisecond)
+	m.InboxStoreFill("SM", 3, 30)
 	fams, err := m.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 var (
 	descMessages = prometheus.NewDesc("simmodem_api_messages", "Stored messages by direction (out, in) and state, read from the message store at scrape time.", []string{"direction", "state"}, nil)
 	descDepth    = prometheus.NewDesc("simmodem_api_outbox_depth", "Outbound messages queued or sending.", nil, nil)
+	descPending  = prometheus.NewDesc("simmodem_api_inbox_reassembly_pending", "Concatenated received messages waiting for parts (delivered as incomplete after API_INBOX_INCOMPLETE_AFTER).", nil, nil)
 	descOldest   = prometheus.NewDesc("simmodem_api_outbox_oldest_queued_age_seconds", "How long the oldest due queued message has waited since it was accepted (or its sendAt); 0 if none waits.", nil, nil)
 
 	// The states exported even at 0, so that alerts on them have data.
@@ -33,6 +34,7 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descMessages
 	ch <- descDepth
 	ch <- descOldest
+	ch <- descPending
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -61,4 +63,5 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	g(descDepth, float64(s.OutboxDepth))
 	g(descOldest, s.OldestQueuedAge.Seconds())
+	g(descPending, float64(s.ReassemblyPending))
 }
