@@ -28,11 +28,14 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/config"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/events"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/httpapi"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/inbox"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemid"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/relayconn"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) }
@@ -75,8 +78,19 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	ctx, stopModem := context.WithCancel(context.Background())
 	defer stopModem()
 
+	// The message store: every received SMS and status report (and the
+	// outbox) is committed here before the modem's copy is deleted.
+	st, err := store.OpenDir(ctx, cfg.DataDir, store.Options{IncompleteAfter: cfg.InboxIncompleteAfter})
+	if err != nil {
+		fmt.Fprintln(stderr, "api:", err)
+		return 1
+	}
+	defer st.Close()
+
 	var pl *poller.Poller
+	var inb *inbox.Sweeper
 	m := metrics.New(func() *poller.Snapshot { return pl.Snapshot() })
+	m.WatchStore(st)
 	disp := events.New(log, m.URC)
 	ops := modemops.New(modemops.Config{
 		SMSC: cfg.SMSC, Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout,
@@ -86,6 +100,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	disp.Subscribe("+CUSD", ops.HandleURC)
 	disp.Subscribe("", ops.HandleURC)      // the continuation lines of a multi-line USSD text
 	disp.Subscribe("", ops.HandleLateCMGS) // the late +CMGS of a part whose outcome was unknown
+	ids := modemid.New(st, ops)
+	disp.Subscribe("+CMTI", func(u at.URC) bool { return inb.HandleURC(u) }) // an SMS was stored: sweep
+	disp.Subscribe("+CDSI", func(u at.URC) bool { return inb.HandleURC(u) }) // a status report was stored: sweep
 
 	engineOpts := []at.Option{at.WithTimeout(cfg.CommandTimeout), at.WithSMSTimeout(cfg.SMSTimeout), at.WithObserver(m.ObserveAT)}
 	if level <= slog.LevelDebug {
@@ -105,6 +122,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 					m.RelayReconnects.Inc()
 				}
 				pl.Refresh()
+				ids.Invalidate() // another stick or SIM may be behind the new session
+				inb.Trigger()    // whatever arrived while the api was not in control
 				return
 			}
 			m.RelayConnected.Set(0)
@@ -122,12 +141,23 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		scheduler.WithClassDepth(func(c scheduler.Class, n int) { m.QueueClassDepth.WithLabelValues(c.String()).Set(float64(n)) }))
 	m.QueueCapacity.Set(float64(sched.Capacity()))
 	pl = poller.New(sched, ops, cfg.PollInterval)
+	inb = inbox.New(inbox.Config{
+		Store: st, Sched: sched, ModemID: ids.Current, Interval: cfg.InboxSweep, CommandTimeout: cfg.CommandTimeout, Logger: log,
+		Hooks: inbox.Hooks{
+			Part:    m.InboxPart,
+			Message: func(msg *store.Message) { m.InboxMessage(string(msg.State)) },
+			Report:  func(r *store.Report) { m.StatusReport(r.Outcome != store.OutcomeInvalid, r.Matched) },
+			Fill:    func(f inbox.Fill) { m.InboxStoreFill(f.Memory, f.Used, f.Total) },
+			Error:   m.InboxError,
+		},
+	})
 
 	app := httpapi.New(httpapi.Deps{
 		Sched: sched, Ops: ops, Snapshot: pl.Snapshot, Refresh: pl.Refresh, Ready: sess.Ready, Keys: keys, Metrics: m, Log: log,
 		DefaultCountry: cfg.DefaultCountry, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout, USSDTimeout: cfg.USSDTimeout,
 		Sentinel: cfg.Sentinel, OriginalStatusReport: cfg.StatusReportOnSMS,
+		Inbox: st,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -153,6 +183,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	bg(sess.Run)
 	bg(sched.Run)
 	bg(pl.Run)
+	bg(inb.Run)
 	serveErr := make(chan error, 2) // the API listener and the metrics listener
 	go func() { serveErr <- app.Listener(ln) }()
 	if metricsLn != nil {
