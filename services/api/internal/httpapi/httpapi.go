@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -46,6 +47,24 @@ type Deps struct {
 	// nil answers them with 503.
 	Inbox InboxStore
 
+	// Events serves GET /v1/events and /v1/webhooks (the message store's
+	// event log and webhooks); nil answers them with 503.
+	Events EventStore
+	// WebhooksChanged is called after a webhook was created or deleted
+	// (the webhook manager's Reload).
+	WebhooksChanged func()
+	// MaxStreams bounds the open event streams (DefaultMaxStreams); one
+	// more is refused with 503. KeepAlive is the period of the keep-alive
+	// comment (DefaultKeepAlive).
+	MaxStreams int
+	KeepAlive  time.Duration
+	// StreamStop ends every event stream when it is done (at shutdown:
+	// the server waits for open connections). nil: never.
+	StreamStop context.Context
+	// OnStreams is called with the number of open event streams when it
+	// changes (a metric).
+	OnStreams func(n int)
+
 	DefaultCountry       string
 	BodyLimit            int
 	RequestTimeout       time.Duration
@@ -57,7 +76,10 @@ type Deps struct {
 	OriginalStatusReport bool
 }
 
-type server struct{ Deps }
+type server struct {
+	Deps
+	streams atomic.Int64 // open event streams
+}
 
 // New returns the fiber app.
 func New(d Deps) *fiber.App {
@@ -73,7 +95,7 @@ func New(d Deps) *fiber.App {
 	if d.Refresh == nil {
 		d.Refresh = func() {}
 	}
-	s := &server{d}
+	s := &server{Deps: d}
 	app := fiber.New(fiber.Config{
 		AppName:               "sim-modem-api",
 		BodyLimit:             d.BodyLimit,
@@ -101,6 +123,7 @@ func New(d Deps) *fiber.App {
 	app.Post("/v1/sim/pin", admin, s.pin)
 	app.Post("/v1/at", admin, s.rawAT)
 	s.inboxRoutes(app, user)
+	s.eventRoutes(app, user, admin)
 
 	// The original REST server's endpoints.
 	app.Post("/sms", user, s.origSMS)

@@ -40,7 +40,7 @@ const (
 
 // Results of an attempt, the label values of the deliveries metric.
 const (
-	ResultDelivered = "delivered" // a 2xx
+	ResultDelivered = "delivered"  // a 2xx
 	ResultHTTPError = "http_error" // another status (or a redirect, not followed)
 	ResultNetwork   = "network_error"
 	ResultTimeout   = "timeout"
