@@ -211,13 +211,20 @@ func (s *session) receiveLoop() {
 	out := make([]byte, 0, 4096)
 	heartbeatDeadline := time.Now().Add(cfg.HeartbeatTimeout)
 	var holdDeadline time.Time // zero while nothing is held back
+	var deadlineSet time.Time  // the read deadline in force
 	for {
 		deadline := heartbeatDeadline
 		if !holdDeadline.IsZero() && holdDeadline.Before(deadline) {
 			deadline = holdDeadline
 		}
-		if !s.setReadDeadline(deadline) {
-			return
+		// Only when it changes (a heartbeat, a hold): resetting the
+		// runtime's timer on every read costs. An end's deadline in the
+		// past stays in force, so the next read still fails at once.
+		if !deadline.Equal(deadlineSet) {
+			if !s.setReadDeadline(deadline) {
+				return
+			}
+			deadlineSet = deadline
 		}
 		n, err := s.conn.Read(buf)
 		if n > 0 {
@@ -259,7 +266,8 @@ func (s *session) receiveLoop() {
 				s.end(metrics.DisconnectHeartbeatTimeout, "the heartbeat timeout elapsed", protocol.MsgHeartbeatTimeout)
 				return
 			}
-			continue // woke early
+			deadlineSet = time.Time{} // woke early: set it again
+			continue
 		}
 		if errors.Is(err, io.EOF) {
 			// What was held back as a possible sentinel start is data: up

@@ -9,7 +9,10 @@
 // time zone database).
 //
 // Logging never blocks the caller on the output: lines are appended to an
-// in-memory buffer that one goroutine writes out in batches. If the output
+// in-memory buffer that one goroutine writes out in batches. After each
+// write it gathers lines for a moment (Options.Coalesce, 10 ms) before the
+// next one, so that a busy modem costs one write system call per batch,
+// not one per line; the first line after a quiet spell is written at once. If the output
 // is so slow that the buffer reaches its limit, further lines are dropped
 // and counted, and a line saying how many were lost is written as soon as
 // the output catches up. Nothing is lost silently.
@@ -50,7 +53,14 @@ type Options struct {
 	// OnDrop, if set, is called with the number of lines dropped whenever
 	// the buffer was full (for a metric). It must not block.
 	OnDrop func(lines int)
+	// Coalesce is how long the writer gathers lines after a write before
+	// the next one (sooner when half the buffer is full, on Flush and on
+	// Close); 0 means DefaultCoalesce, negative means never wait.
+	Coalesce time.Duration
 }
+
+// DefaultCoalesce is the default of Options.Coalesce.
+const DefaultCoalesce = 10 * time.Millisecond
 
 // Logger is an asynchronous line logger. Its methods are safe for
 // concurrent use. Close it to write out what is buffered and stop its
@@ -70,7 +80,9 @@ type Logger struct {
 	stamp   []byte
 
 	droppedTotal atomic.Uint64
+	coalesce     time.Duration
 	wake         chan struct{}
+	urgent       chan struct{} // half the buffer is full: stop gathering
 	flushReq     chan chan struct{}
 	quit         chan struct{}
 	done         chan struct{}
@@ -84,7 +96,9 @@ func New(w io.Writer, o Options) *Logger {
 		max:      o.MaxBuffered,
 		onDrop:   o.OnDrop,
 		lastSec:  -1 << 62,
+		coalesce: o.Coalesce,
 		wake:     make(chan struct{}, 1),
+		urgent:   make(chan struct{}, 1),
 		flushReq: make(chan chan struct{}),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -94,6 +108,9 @@ func New(w io.Writer, o Options) *Logger {
 	}
 	if l.max <= 0 {
 		l.max = DefaultMaxBuffered
+	}
+	if l.coalesce == 0 {
+		l.coalesce = DefaultCoalesce
 	}
 	go l.run()
 	return l
@@ -149,20 +166,47 @@ func (l *Logger) line(body func([]byte) []byte) {
 	l.buf = append(l.buf, l.stamp...)
 	l.buf = body(l.buf)
 	l.buf = append(l.buf, '\n')
+	half := len(l.buf) >= l.max/2
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
+	if half {
+		select {
+		case l.urgent <- struct{}{}:
+		default:
+		}
+	}
 }
 
-// run writes batches until Close.
+// run writes batches until Close; after each write it gathers lines for
+// the coalesce time before the next.
 func (l *Logger) run() {
 	defer close(l.done)
+	var gather *time.Timer
+	if l.coalesce > 0 {
+		gather = time.NewTimer(l.coalesce)
+		defer gather.Stop()
+	}
 	for {
 		select {
 		case <-l.wake:
 			l.writeOut()
+		case ack := <-l.flushReq:
+			l.writeOut()
+			close(ack)
+		case <-l.quit:
+			l.writeOut()
+			return
+		}
+		if gather == nil {
+			continue
+		}
+		gather.Reset(l.coalesce)
+		select {
+		case <-gather.C:
+		case <-l.urgent:
 		case ack := <-l.flushReq:
 			l.writeOut()
 			close(ack)

@@ -206,3 +206,68 @@ func BenchmarkSerialLine(b *testing.B) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// countingWriter counts Write calls and signals each one.
+type countingWriter struct {
+	syncBuffer
+	mu     sync.Mutex
+	writes int
+	wrote  chan struct{}
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.writes++
+	w.mu.Unlock()
+	n, err := w.syncBuffer.Write(p)
+	select {
+	case w.wrote <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+func (w *countingWriter) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writes
+}
+
+// TestCoalescesBursts: the first line after a quiet spell is written at
+// once; the lines that follow within the coalesce time go out together in
+// one write (here on Flush, the coalesce time being an hour).
+func TestCoalescesBursts(t *testing.T) {
+	w := &countingWriter{wrote: make(chan struct{}, 1)}
+	l := New(w, Options{Coalesce: time.Hour})
+	defer l.Close()
+	l.Print("first")
+	<-w.wrote
+	for i := range 100 {
+		l.Printf("line %d", i)
+	}
+	l.Flush()
+	if n := w.count(); n != 2 {
+		t.Fatalf("%d writes, want 2 (the first line, then the burst)", n)
+	}
+	if n := strings.Count(w.String(), "\n"); n != 101 {
+		t.Fatalf("%d lines written, want 101", n)
+	}
+}
+
+// TestCoalescingYieldsToAFillingBuffer: gathering stops as soon as half
+// the buffer is full, without a Flush, so that a busy modem does not fill
+// it and drop lines while the writer waits.
+func TestCoalescingYieldsToAFillingBuffer(t *testing.T) {
+	w := &countingWriter{wrote: make(chan struct{}, 1)}
+	l := New(w, Options{Coalesce: time.Hour, MaxBuffered: 4096})
+	defer l.Close()
+	l.Print("first")
+	<-w.wrote
+	for i := range 55 {
+		l.Printf("line %014d", i) // 42 bytes with the stamp: 55 are over half, below full
+	}
+	<-w.wrote // the second write, long before the hour
+	if l.Dropped() != 0 {
+		t.Fatalf("%d lines dropped", l.Dropped())
+	}
+}
