@@ -30,12 +30,14 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/httpapi"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/inbox"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemevents"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemid"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/relayconn"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/webhook"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) }
@@ -91,6 +93,19 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	var inb *inbox.Sweeper
 	m := metrics.New(func() *poller.Snapshot { return pl.Snapshot() })
 	m.WatchStore(st)
+
+	// The event log's consumers: webhooks (the environment's one kept in
+	// step with API_WEBHOOK_URL) and the modem's own events.
+	if _, err := st.EnsureEnvWebhook(ctx, store.WebhookRequest{URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Types: cfg.WebhookEvents}); err != nil {
+		fmt.Fprintln(stderr, "api:", err)
+		return 1
+	}
+	evm := m.WatchEvents(st)
+	hooks := webhook.New(webhook.Config{
+		Store: st, Timeout: cfg.WebhookTimeout, RetryMin: cfg.WebhookRetryMin, RetryMax: cfg.WebhookRetryMax, MaxAge: cfg.WebhookMaxAge,
+		Logger: log, OnResult: func(r string) { evm.WebhookDeliveries.WithLabelValues(r).Inc() },
+	})
+	modemEvents := modemevents.New(st, log)
 	disp := events.New(log, m.URC)
 	ops := modemops.New(modemops.Config{
 		SMSC: cfg.SMSC, Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout,
@@ -124,12 +139,16 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 				pl.Refresh()
 				ids.Invalidate() // another stick or SIM may be behind the new session
 				inb.Trigger()    // whatever arrived while the api was not in control
+				modemEvents.Connected()
 				return
 			}
 			m.RelayConnected.Set(0)
 			pl.Unreachable("relay session lost")
 		},
-		OnDisconnect: func(reason string) { m.RelayDisconnects.WithLabelValues(reason).Inc() },
+		OnDisconnect: func(reason string) {
+			m.RelayDisconnects.WithLabelValues(reason).Inc()
+			modemEvents.Disconnected(reason)
+		},
 	})
 	sched := scheduler.New(cfg.QueueSize, func() (modemops.AT, error) {
 		e, err := sess.Engine()
@@ -141,6 +160,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		scheduler.WithClassDepth(func(c scheduler.Class, n int) { m.QueueClassDepth.WithLabelValues(c.String()).Set(float64(n)) }))
 	m.QueueCapacity.Set(float64(sched.Capacity()))
 	pl = poller.New(sched, ops, cfg.PollInterval)
+	pl.OnChange(modemEvents.Snapshot)
 	inb = inbox.New(inbox.Config{
 		Store: st, Sched: sched, ModemID: ids.Current, Interval: cfg.InboxSweep, CommandTimeout: cfg.CommandTimeout, Logger: log,
 		Hooks: inbox.Hooks{
@@ -152,12 +172,18 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		},
 	})
 
+	// The event streams end when the shutdown begins (the server waits
+	// for open connections).
+	streams, stopStreams := context.WithCancel(context.Background())
+	defer stopStreams()
 	app := httpapi.New(httpapi.Deps{
 		Sched: sched, Ops: ops, Snapshot: pl.Snapshot, Refresh: pl.Refresh, Ready: sess.Ready, Keys: keys, Metrics: m, Log: log,
 		DefaultCountry: cfg.DefaultCountry, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout, USSDTimeout: cfg.USSDTimeout,
 		Sentinel: cfg.Sentinel, OriginalStatusReport: cfg.StatusReportOnSMS,
-		Inbox: st,
+		Inbox:  st,
+		Events: st, WebhooksChanged: hooks.Reload, MaxStreams: cfg.SSEMaxStreams, KeepAlive: cfg.SSEKeepAlive, StreamStop: streams,
+		OnStreams: func(n int) { evm.Streams.Set(float64(n)) },
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -184,6 +210,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	bg(sched.Run)
 	bg(pl.Run)
 	bg(inb.Run)
+	bg(hooks.Run)
 	serveErr := make(chan error, 2) // the API listener and the metrics listener
 	go func() { serveErr <- app.Listener(ln) }()
 	if metricsLn != nil {
@@ -202,6 +229,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		code = 1
 	}
 	log.Info("shutting down: finishing the requests in flight")
+	stopStreams()
 	_ = app.ShutdownWithTimeout(10 * time.Second)
 	stopModem()
 	wg.Wait()

@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/phone"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
 )
 
@@ -53,6 +55,17 @@ type Config struct {
 	// triggers one; InboxIncompleteAfter how long a concatenated received
 	// message waits for its missing parts.
 	InboxSweep, InboxIncompleteAfter time.Duration
+	// Webhook* configure the webhook of the environment (WebhookURL "":
+	// none) and the delivery of every webhook.
+	WebhookURL                      string
+	WebhookSecret                   string
+	WebhookEvents                   []string
+	WebhookTimeout, WebhookRetryMin time.Duration
+	WebhookRetryMax, WebhookMaxAge  time.Duration
+	// SSEMaxStreams bounds the open GET /v1/events streams; SSEKeepAlive
+	// is the period of their keep-alive comment.
+	SSEMaxStreams int
+	SSEKeepAlive  time.Duration
 }
 
 // entry is one setting: flag name, env name, default, help, and where its
@@ -100,6 +113,15 @@ func newEntries() []*entry {
 		{flag: "retry-max-age", env: "API_RETRY_MAX_AGE", def: "24h", help: "how long after its acceptance (or sendAt) a message is retried; a transient failure after that fails it"},
 		{flag: "inbox-sweep", env: "API_INBOX_SWEEP", def: "30s", help: "period of the inbox sweep (SM, ME, SR into the store), besides the sweeps at every (re)connect and +CMTI/+CDSI"},
 		{flag: "inbox-incomplete-after", env: "API_INBOX_INCOMPLETE_AFTER", def: "24h", help: "how long a concatenated received message waits for missing parts before it is delivered as incomplete"},
+		{flag: "webhook-url", env: "API_WEBHOOK_URL", def: "", help: "a webhook kept in step with the environment (http:// or https://; it receives events from its first start on); empty: none"},
+		{flag: "webhook-secret", env: "API_WEBHOOK_SECRET", def: "", help: "the HMAC secret of API_WEBHOOK_URL's deliveries, 16 to 256 characters (required with it)"},
+		{flag: "webhook-events", env: "API_WEBHOOK_EVENTS", def: "*", help: "comma-separated event types or families (message.*) API_WEBHOOK_URL receives; * for all"},
+		{flag: "webhook-timeout", env: "API_WEBHOOK_TIMEOUT", def: "10s", help: "how long a webhook delivery waits for the receiver's 2xx"},
+		{flag: "webhook-retry-min", env: "API_WEBHOOK_RETRY_MIN", def: "1s", help: "the first wait after a failed webhook delivery (doubles up to webhook-retry-max, with jitter)"},
+		{flag: "webhook-retry-max", env: "API_WEBHOOK_RETRY_MAX", def: "10m", help: "the longest wait between webhook delivery attempts"},
+		{flag: "webhook-max-age", env: "API_WEBHOOK_MAX_AGE", def: "24h", help: "an event older than this whose delivery fails is given up (dead) for that webhook, which goes on with the next"},
+		{flag: "sse-max-streams", env: "API_SSE_MAX_STREAMS", def: "32", help: "most GET /v1/events streams open at once; one more is refused with 503"},
+		{flag: "sse-keepalive", env: "API_SSE_KEEPALIVE", def: "15s", help: "period of the keep-alive comment on GET /v1/events streams"},
 	}
 }
 
@@ -197,6 +219,34 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	c.RetryMaxAge = dur("retry-max-age", time.Second)
 	c.InboxSweep = dur("inbox-sweep", 100*time.Millisecond)
 	c.InboxIncompleteAfter = dur("inbox-incomplete-after", time.Second)
+	c.WebhookURL = strings.TrimSpace(get["webhook-url"].value)
+	c.WebhookSecret = get["webhook-secret"].value
+	c.WebhookTimeout = dur("webhook-timeout", 10*time.Millisecond)
+	c.WebhookRetryMin = dur("webhook-retry-min", time.Millisecond)
+	c.WebhookRetryMax = dur("webhook-retry-max", time.Millisecond)
+	c.WebhookMaxAge = dur("webhook-max-age", time.Second)
+	c.SSEMaxStreams = num("sse-max-streams", 1, 10000)
+	c.SSEKeepAlive = dur("sse-keepalive", 10*time.Millisecond)
+	if c.WebhookRetryMax < c.WebhookRetryMin {
+		bad("webhook-retry-max", "at least webhook-retry-min")
+	}
+	if v := strings.TrimSpace(get["webhook-events"].value); v != "*" && v != "" {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); !store.ValidEventPattern(t) {
+				bad("webhook-events", "comma-separated event types ("+strings.Join(store.EventTypes, ", ")+"), families like message.*, or *")
+				break
+			}
+			c.WebhookEvents = append(c.WebhookEvents, t)
+		}
+	}
+	if c.WebhookURL != "" {
+		r := store.WebhookRequest{URL: c.WebhookURL, Secret: c.WebhookSecret, Types: c.WebhookEvents, Source: store.WebhookFromEnv}
+		if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			bad("webhook-url", "an http:// or https:// URL without user:password@")
+		} else if err := r.Validate(); err != nil || len(c.WebhookSecret) < 16 {
+			bad("webhook-secret", "16 to 256 characters, required with API_WEBHOOK_URL")
+		}
+	}
 	if c.RetryMax < c.RetryMin {
 		bad("retry-max", "at least retry-min")
 	}

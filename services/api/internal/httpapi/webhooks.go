@@ -94,11 +94,9 @@ func webhookView(w *store.Webhook) WebhookView {
 	if !w.LastErrorAt.IsZero() {
 		v.LastErrorAt = &w.LastErrorAt
 	}
+	v.State = w.Status()
 	if a := w.Attempt; a != nil && a.LastError != "" {
 		v.Retrying = &WebhookRetry{EventSeq: a.EventSeq, Attempts: a.Attempts, NextAttemptAt: a.NextAt, LastError: a.LastError}
-		if w.State == store.WebhookActive {
-			v.State = "failing"
-		}
 	}
 	return v
 }

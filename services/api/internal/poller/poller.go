@@ -33,6 +33,7 @@ type Poller struct {
 	snap     atomic.Pointer[Snapshot]
 	needID   atomic.Bool
 	kick     chan struct{}
+	onChange func(old, new *Snapshot)
 }
 
 // New returns a poller; Run starts it.
@@ -45,6 +46,19 @@ func New(s *scheduler.Scheduler[modemops.AT], ops *modemops.Ops, interval time.D
 
 // Snapshot returns the current snapshot; do not modify it.
 func (p *Poller) Snapshot() *Snapshot { return p.snap.Load() }
+
+// OnChange sets f to be called with the previous and the new snapshot
+// after every store of a snapshot (a poll, or Unreachable), in the
+// goroutine that stored it. Set it before Run.
+func (p *Poller) OnChange(f func(old, new *Snapshot)) { p.onChange = f }
+
+// store publishes n and tells OnChange.
+func (p *Poller) store(old, n *Snapshot) {
+	p.snap.Store(n)
+	if p.onChange != nil {
+		p.onChange(old, n)
+	}
+}
 
 // Refresh asks for a refresh now, with the identity re-read (after a
 // reconnect or a PIN entry).
@@ -61,7 +75,7 @@ func (p *Poller) Unreachable(reason string) {
 	old := p.snap.Load()
 	n := *old
 	n.Reachable, n.Reason = false, reason
-	p.snap.Store(&n)
+	p.store(old, &n)
 }
 
 // Run polls until ctx ends.
@@ -112,7 +126,7 @@ func (p *Poller) poll(ctx context.Context) {
 			p.needID.Store(true)
 		}
 		n.Reachable, n.Reason = false, err.Error()
-		p.snap.Store(&n)
+		p.store(old, &n)
 		return
 	}
 	if needID {
@@ -120,7 +134,7 @@ func (p *Poller) poll(ctx context.Context) {
 	}
 	n.Status, n.Reachable, n.Reason, n.UpdatedAt = st, true, "", time.Now().UTC()
 	n.Polls++
-	p.snap.Store(&n)
+	p.store(old, &n)
 }
 
 // NotReady lists why a send would not be attempted now, as far as the

@@ -51,6 +51,19 @@ type Webhook struct {
 	row int64
 }
 
+// Status is the webhook's state as the api and the metrics show it:
+// disabled, failing (its head event is being retried after a failed
+// attempt), or active.
+func (w *Webhook) Status() string {
+	switch {
+	case w.State != WebhookActive:
+		return w.State
+	case w.Attempt != nil && w.Attempt.LastError != "":
+		return "failing"
+	}
+	return WebhookActive
+}
+
 // WebhookAttempt is the delivery state of the event at the head of a
 // webhook's queue.
 type WebhookAttempt struct {
