@@ -29,6 +29,7 @@ func reachable() *poller.Snapshot {
 func TestREADMEListsEveryMetric(t *testing.T) {
 	m := New(reachable)
 	m.WatchStore(openTestStore(t))
+	watchedWebhook(t, m)
 	m.ObserveAT(at.Observation{Command: "+CSQ", Result: at.ResultOK, Duration: time.Millisecond})
 	m.Part("sent", "")
 	m.Part("failed", "cms_331")

@@ -10,8 +10,8 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 )
 
-// watchedWebhook is a store with a webhook that has a backlog of two and
-// a failed attempt, watched by m.
+// watchedWebhook is a store with a webhook that received one event and
+// failed at the next (a backlog of one), watched by m.
 func watchedWebhook(t *testing.T, m *Metrics) (*Events, *store.Webhook) {
 	t.Helper()
 	st := openTestStore(t)
@@ -28,7 +28,13 @@ func watchedWebhook(t *testing.T, m *Metrics) (*Events, *store.Webhook) {
 	if _, err := st.WebhookAttemptBegin(ctx, wh.ID, 1, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.WebhookFailed(ctx, wh.ID, 1, "HTTP 500", time.Now()); err != nil {
+	if err := st.WebhookDelivered(ctx, wh.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.WebhookAttemptBegin(ctx, wh.ID, 2, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.WebhookFailed(ctx, wh.ID, 2, "HTTP 500", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return m.WatchEvents(st), wh
@@ -42,7 +48,7 @@ func TestWebhookFigures(t *testing.T) {
 	want := `
 # HELP simmodem_api_webhook_backlog Events a webhook has yet to receive, by webhook id, read from the store at scrape time.
 # TYPE simmodem_api_webhook_backlog gauge
-simmodem_api_webhook_backlog{webhook="ID"} 2
+simmodem_api_webhook_backlog{webhook="ID"} 1
 # HELP simmodem_api_webhook_state 1 for a webhook's current state (active, failing: its head event is being retried, disabled: it answered 410), by webhook id.
 # TYPE simmodem_api_webhook_state gauge
 simmodem_api_webhook_state{state="active",webhook="ID"} 0
