@@ -351,6 +351,29 @@ func (s *Store) WebhookDelivered(ctx context.Context, id string, seq int64) erro
 	})
 }
 
+// WebhookDeliveredNext is WebhookDelivered of event seq and
+// WebhookAttemptBegin of event next in one transaction: the commit after
+// one attempt is the commit before the next, so a webhook that keeps up
+// costs one commit per event. It returns the attempt's number (1).
+func (s *Store) WebhookDeliveredNext(ctx context.Context, id string, seq, next int64, retryAt time.Time) (int, error) {
+	if next <= seq {
+		return 0, fmt.Errorf("store: webhook delivered: %w: next event %d is not after %d", ErrInvalid, next, seq)
+	}
+	err := s.webhookUpdate(ctx, "webhook delivered", id, seq, func(tx *sql.Tx, row, now int64) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET cursor = ?, delivered = delivered + 1, last_success_at = ? WHERE id = ?`, seq, now, row); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts (webhook_id, event_seq, attempts, next_at, last_error) VALUES (?, ?, 1, ?, '')
+			ON CONFLICT (webhook_id) DO UPDATE SET event_seq = excluded.event_seq, attempts = 1, next_at = excluded.next_at, last_error = ''`,
+			row, next, timeMs(retryAt))
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return 1, nil
+}
+
 // WebhookFailed commits a failed attempt at event seq: the error, and the
 // time of the next attempt.
 func (s *Store) WebhookFailed(ctx context.Context, id string, seq int64, reason string, retryAt time.Time) error {

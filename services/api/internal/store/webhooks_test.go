@@ -55,18 +55,20 @@ func TestWebhookDeliveryState(t *testing.T) {
 		w.LastError != "HTTP 500" || ev.Seq != 2 {
 		t.Fatalf("after two failures %+v %+v", w, w.Attempt)
 	}
-	if err := s.WebhookDelivered(ctx, wh.ID, 2); err != nil {
-		t.Fatal(err)
+	// Delivered, and the next attempt begun, in one commit.
+	if n, err := s.WebhookDeliveredNext(ctx, wh.ID, 2, 4, c.Now().Add(time.Minute)); err != nil || n != 1 {
+		t.Fatal(n, err)
+	}
+	if w, ev, _ := s.WebhookNext(ctx, wh.ID); w.Cursor != 2 || w.Attempt == nil || w.Attempt.EventSeq != 4 || w.Attempt.Attempts != 1 ||
+		w.Attempt.LastError != "" || ev.Seq != 4 || w.Status() != WebhookActive {
+		t.Fatalf("after delivered-next %+v %+v", w, w.Attempt)
 	}
 	if err := s.WebhookDelivered(ctx, wh.ID, 2); !errors.Is(err, ErrInvalidTransition) {
 		t.Fatalf("delivered twice: %v", err)
 	}
 	w, ev, _ = s.WebhookNext(ctx, wh.ID)
-	if w.Cursor != 2 || w.Delivered != 1 || w.Attempt != nil || ev.Seq != 4 || w.LastSuccess.IsZero() {
+	if w.Cursor != 2 || w.Delivered != 1 || ev.Seq != 4 || w.LastSuccess.IsZero() {
 		t.Fatalf("after delivery %+v %+v", w, ev)
-	}
-	if _, err := s.WebhookAttemptBegin(ctx, wh.ID, 4, c.Now()); err != nil {
-		t.Fatal(err)
 	}
 	if err := s.WebhookDead(ctx, wh.ID, 4, "too old"); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,9 @@
 // and the time a restart may try again) before the POST and its outcome
 // after it (WebhookDelivered moves the cursor; WebhookFailed keeps the
 // event at the head with the next time; WebhookDead gives it up after
-// MaxAge). A crash anywhere leaves the event at the head, so it is sent
+// MaxAge). While the receiver keeps up, the commit after one event is
+// the commit before the next (WebhookDeliveredNext), so a delivery costs
+// one commit. A crash anywhere leaves the event at the head, so it is sent
 // again with the same id and the same body (store.Event.Body); nothing is
 // skipped. A 2xx within Timeout is success; 410 Gone disables the
 // webhook; anything else (another status, a redirect, a network error, a
@@ -229,56 +231,73 @@ func (m *Manager) deliver(ctx context.Context, id string) {
 				continue // the webhook may have changed meanwhile
 			}
 		}
-		if err := m.attempt(ctx, wh, ev, prior+1); err != nil {
-			if ctx.Err() != nil || errors.Is(err, store.ErrNotFound) {
-				return
+		// While the receiver keeps up, each acknowledged event's commit
+		// also begins the attempt at the next one (WebhookDeliveredNext).
+		n, begun := prior+1, false
+		for ev != nil {
+			if ev, n, err = m.attempt(ctx, wh, ev, n, begun); err != nil {
+				if ctx.Err() != nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, errDisabled) {
+					return
+				}
+				log.Error("webhook: recording a delivery", "err", err)
+				if !sleep(ctx, time.Second) {
+					return
+				}
+				break
 			}
-			if errors.Is(err, errDisabled) {
-				return
-			}
-			log.Error("webhook: recording a delivery", "event", ev.Seq, "err", err)
-			if !sleep(ctx, time.Second) {
-				return
-			}
+			begun = true
 		}
 	}
 }
 
 var errDisabled = errors.New("disabled")
 
-// attempt makes attempt number n at ev and commits its outcome.
-func (m *Manager) attempt(ctx context.Context, wh *store.Webhook, ev *store.Event, n int) error {
+// attempt makes attempt number n at ev and commits its outcome (begun:
+// its beginning is already committed). After a success it returns the
+// webhook's next event, whose attempt it has begun in the same commit, or
+// nil.
+func (m *Manager) attempt(ctx context.Context, wh *store.Webhook, ev *store.Event, n int, begun bool) (*store.Event, int, error) {
 	st := m.cfg.Store
-	// Committed before the POST: a crash during it is retried after a
-	// restart, not before the backoff this attempt would have had.
-	if _, err := st.WebhookAttemptBegin(ctx, wh.ID, ev.Seq, time.Now().Add(m.backoff(n))); err != nil {
-		return err
+	if !begun {
+		// Committed before the POST: a crash during it is retried after a
+		// restart, not before the backoff this attempt would have had.
+		if _, err := st.WebhookAttemptBegin(ctx, wh.ID, ev.Seq, time.Now().Add(m.backoff(n))); err != nil {
+			return nil, 0, err
+		}
 	}
 	result, detail := m.post(ctx, wh, ev)
 	// The outcome is committed even while shutting down: the POST happened.
 	wctx := context.WithoutCancel(ctx)
 	if ctx.Err() != nil && result != ResultDelivered {
 		// Interrupted by the shutdown: try again as soon as we run again.
-		return errors.Join(ctx.Err(), st.WebhookFailed(wctx, wh.ID, ev.Seq, "interrupted by shutdown", time.Now()))
+		return nil, 0, errors.Join(ctx.Err(), st.WebhookFailed(wctx, wh.ID, ev.Seq, "interrupted by shutdown", time.Now()))
 	}
 	m.cfg.OnResult(result)
 	switch result {
 	case ResultDelivered:
-		return st.WebhookDelivered(wctx, wh.ID, ev.Seq)
+		next, err := st.Events(wctx, ev.Seq, wh.Types, 1)
+		if err != nil || len(next) == 0 || ctx.Err() != nil {
+			return nil, 0, errors.Join(err, st.WebhookDelivered(wctx, wh.ID, ev.Seq))
+		}
+		nn, err := st.WebhookDeliveredNext(wctx, wh.ID, ev.Seq, next[0].Seq, time.Now().Add(m.backoff(1)))
+		if err != nil {
+			return nil, 0, err
+		}
+		return &next[0], nn, nil
 	case ResultGone:
 		m.cfg.Logger.Warn("webhook disabled: the receiver answered 410 Gone", "webhook", wh.ID, "url", wh.URL)
 		if err := st.WebhookDisable(wctx, wh.ID, "the receiver answered 410 Gone at event "+ev.ID); err != nil {
-			return err
+			return nil, 0, err
 		}
-		return errDisabled
+		return nil, 0, errDisabled
 	}
 	if age := time.Since(ev.Time); age >= m.cfg.MaxAge {
 		m.cfg.OnResult(ResultDead)
 		m.cfg.Logger.Warn("webhook: gave an event up after its maximum age", "webhook", wh.ID, "event", ev.ID,
 			"type", ev.Type, "attempts", n, "err", detail)
-		return st.WebhookDead(wctx, wh.ID, ev.Seq, fmt.Sprintf("%s after %d attempts in %v", detail, n, age.Round(time.Second)))
+		return nil, 0, st.WebhookDead(wctx, wh.ID, ev.Seq, fmt.Sprintf("%s after %d attempts in %v", detail, n, age.Round(time.Second)))
 	}
-	return st.WebhookFailed(wctx, wh.ID, ev.Seq, detail, time.Now().Add(m.backoff(n)))
+	return nil, 0, st.WebhookFailed(wctx, wh.ID, ev.Seq, detail, time.Now().Add(m.backoff(n)))
 }
 
 // post sends ev to the webhook and classifies the answer.
