@@ -33,6 +33,7 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemevents"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemid"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/outbox"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/relayconn"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
@@ -91,6 +92,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 
 	var pl *poller.Poller
 	var inb *inbox.Sweeper
+	var out *outbox.Worker
 	m := metrics.New(func() *poller.Snapshot { return pl.Snapshot() })
 	m.WatchStore(st)
 
@@ -139,6 +141,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 				pl.Refresh()
 				ids.Invalidate() // another stick or SIM may be behind the new session
 				inb.Trigger()    // whatever arrived while the api was not in control
+				out.Reconnected() // reconcile the modem's memory, then send
 				modemEvents.Connected()
 				return
 			}
@@ -161,6 +164,13 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	m.QueueCapacity.Set(float64(sched.Capacity()))
 	pl = poller.New(sched, ops, cfg.PollInterval)
 	pl.OnChange(modemEvents.Snapshot)
+	// The outbox: one worker for the one modem, its work read back from
+	// the store at start.
+	out = outbox.New(outbox.Config{
+		Store: st, Sched: sched, Modem: ids, Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout,
+		RetryMin: cfg.RetryMin, RetryMax: cfg.RetryMax, RetryMaxAge: cfg.RetryMaxAge, Logger: log,
+		OnPart: m.Part, OnRetry: func(reason string) { m.OutboxRetries.WithLabelValues(reason).Inc() },
+	})
 	inb = inbox.New(inbox.Config{
 		Store: st, Sched: sched, ModemID: ids.Current, Interval: cfg.InboxSweep, CommandTimeout: cfg.CommandTimeout, Logger: log,
 		Hooks: inbox.Hooks{
@@ -182,6 +192,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout, USSDTimeout: cfg.USSDTimeout,
 		Sentinel: cfg.Sentinel, OriginalStatusReport: cfg.StatusReportOnSMS,
 		Inbox:  st,
+		Store: st, Outbox: out,
 		Events: st, WebhooksChanged: hooks.Reload, MaxStreams: cfg.SSEMaxStreams, KeepAlive: cfg.SSEKeepAlive, StreamStop: streams,
 		OnStreams: func(n int) { evm.Streams.Set(float64(n)) },
 	})
@@ -210,6 +221,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	bg(sched.Run)
 	bg(pl.Run)
 	bg(inb.Run)
+	bg(out.Run)
+	bg(func(ctx context.Context) { retain(ctx, st, cfg.Retention, log) })
 	bg(hooks.Run)
 	serveErr := make(chan error, 2) // the API listener and the metrics listener
 	go func() { serveErr <- app.Listener(ln) }()

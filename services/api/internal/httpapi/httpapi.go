@@ -21,9 +21,11 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/apikeys"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/outbox"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/phone"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 )
 
 //go:embed openapi.json
@@ -64,6 +66,10 @@ type Deps struct {
 	// OnStreams is called with the number of open event streams when it
 	// changes (a metric).
 	OnStreams func(n int)
+	// Store and Outbox serve /v1/messages and the sends of /v1/sms and
+	// /sms (stored, then sent by the outbox worker).
+	Store  *store.Store
+	Outbox *outbox.Worker
 
 	DefaultCountry       string
 	BodyLimit            int
@@ -117,6 +123,7 @@ func New(d Deps) *fiber.App {
 		// a key; Prometheus scrapes the metrics listener (API_METRICS_LISTEN).
 		app.Get("/metrics", user, adaptor.HTTPHandler(d.Metrics.Handler()))
 	}
+	s.messageRoutes(app, user)
 	app.Post("/v1/sms", user, s.sendSMS)
 	app.Get("/v1/modem/status", user, s.status)
 	app.Post("/v1/ussd", user, s.ussd)

@@ -99,22 +99,30 @@ func (s *server) origSMS(c *fiber.Ctx) error {
 			validity = time.Duration(v) * unit
 		}
 	}
-	p, _, err := s.prepareSMS("recipient", req.Recipient, "message", req.Message, validity, vErr, s.OriginalStatusReport, false)
+	p, to, err := s.prepareSMS("recipient", req.Recipient, "message", req.Message, validity, vErr, s.OriginalStatusReport, false)
 	if err != nil {
 		s.countSMS("rejected")
 		return err
 	}
-	xs, err := s.sendJob(p)
-	res, status := originalResult(err)
-	if xs == nil {
-		xs = []modemops.Exchange{}
+	o, err := s.sendAndWait(p, to, *req.Message, validity, s.OriginalStatusReport, false)
+	r := OriginalResponse{Result: ResultSuccess, ExecutedCommands: submissions(o.Exchanges)}
+	status := fiber.StatusOK
+	if e := outcomeErr(o, err); e != nil {
+		s.countOutcome(e)
+		r.Error, status = e.Message, e.Status
+		switch {
+		case status == fiber.StatusServiceUnavailable || status == fiber.StatusTooManyRequests:
+			r.Result = ResultUnavailable
+		case status == fiber.StatusGatewayTimeout:
+			r.Result = ResultTimedOut
+		default:
+			r.Result = ResultPredicateMismatch
+		}
+	} else {
+		s.countSMS("sent")
 	}
-	r := OriginalResponse{Result: res, ExecutedCommands: xs, ID: p.ID, Parts: partsOf(p, err)}
-	if err != nil {
-		r.Error = s.smsErr(p, err).Message // never "failed" for a part that may have gone
-	}
-	if status == fiber.StatusTooManyRequests {
-		c.Set("Retry-After", "1")
+	if o.Message != nil {
+		r.ID, r.Parts = o.Message.ID, smsParts(o.Message)
 	}
 	return c.Status(status).JSON(r)
 }

@@ -33,6 +33,7 @@ const DefaultMaxParts = 10
 type SMS struct {
 	To           string        // normalised: "+E.164" or a short code
 	Text         string        // any Unicode
+	Data         []byte        // 8-bit data instead of Text when not nil
 	Validity     time.Duration // 0: none
 	StatusReport bool
 	Flash        bool // class 0
@@ -41,7 +42,7 @@ type SMS struct {
 // PreparedSMS is an SMS encoded into its PDUs, ready to send.
 type PreparedSMS struct {
 	ID       string // the message's id, for logs and answers; set by the caller
-	Encoding string // "gsm7" or "ucs2"
+	Encoding string // "gsm7", "ucs2" or "8bit"
 	Ref      uint16 // concatenation reference (low 8 bits used)
 	PDUs     []string
 	Lengths  []int // TPDU octets of each part, for AT+CMGS=<length>
@@ -66,14 +67,22 @@ func (o *Ops) Prepare(sms SMS) (*PreparedSMS, error) {
 	o.ref++
 	ref := o.ref
 	o.mu.Unlock()
-	alpha, parts, err := pdu.SplitText(sms.Text, ref, false)
+	field := "text"
+	var alpha pdu.Alphabet
+	var parts []pdu.UserData
+	if sms.Data != nil {
+		field, alpha = "dataHex", pdu.Alphabet8Bit
+		parts, err = pdu.SplitData(sms.Data, ref, false)
+	} else {
+		alpha, parts, err = pdu.SplitText(sms.Text, ref, false)
+	}
 	switch {
 	case errors.Is(err, pdu.ErrTooManyParts):
-		return nil, &FieldError{Field: "text", Message: fmt.Sprintf("too long: more than %d SMS parts (the most a concatenated SMS can have)", MaxParts), Limit: MaxParts}
+		return nil, &FieldError{Field: field, Message: fmt.Sprintf("too long: more than %d SMS parts (the most a concatenated SMS can have)", MaxParts), Limit: MaxParts}
 	case err != nil:
-		return nil, fieldErr("text", "%v", err)
+		return nil, fieldErr(field, "%v", err)
 	case len(parts) > o.cfg.MaxParts:
-		return nil, &FieldError{Field: "text", Limit: o.cfg.MaxParts,
+		return nil, &FieldError{Field: field, Limit: o.cfg.MaxParts,
 			Message: fmt.Sprintf("too long: %d SMS parts, at most %d per message (API_MAX_PARTS)", len(parts), o.cfg.MaxParts)}
 	}
 	smsc := pdu.Address{}
@@ -91,8 +100,11 @@ func (o *Ops) Prepare(sms SMS) (*PreparedSMS, error) {
 		class = 0
 	}
 	p := &PreparedSMS{Encoding: "gsm7", Ref: ref & 0xff}
-	if alpha == pdu.AlphabetUCS2 {
+	switch alpha {
+	case pdu.AlphabetUCS2:
 		p.Encoding = "ucs2"
+	case pdu.Alphabet8Bit:
+		p.Encoding = "8bit"
 	}
 	for _, ud := range parts {
 		s := pdu.Submit{
@@ -104,7 +116,7 @@ func (o *Ops) Prepare(sms SMS) (*PreparedSMS, error) {
 		}
 		tpdu, err := s.Encode()
 		if err != nil {
-			return nil, fieldErr("text", "%v", err)
+			return nil, fieldErr(field, "%v", err)
 		}
 		p.PDUs = append(p.PDUs, strings.ToUpper(hex.EncodeToString(append(append([]byte{}, sca...), tpdu...))))
 		p.Lengths = append(p.Lengths, len(tpdu))

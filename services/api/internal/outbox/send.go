@@ -209,6 +209,7 @@ func (w *Worker) fail(ctx context.Context, id string, seq int, reason string, ca
 		return fmt.Errorf("part %d: %w", seq, err)
 	}
 	w.cfg.OnPart(string(store.PartFailed), modemops.FailureReason(cause))
+	w.setCause(id, cause)
 	w.log.Warn("outbox: message failed", "id", id, "part", seq, "reason", reason)
 	return errDone
 }

@@ -60,7 +60,7 @@ type Worker struct {
 	changed   chan struct{} // closed and replaced when a message may have changed (Wait)
 	lastSub   time.Time     // the last submission, for pacing
 	failures  int           // consecutive transient failures, for the backoff
-	records   map[string][]modemops.Exchange
+	records   map[string]*kept // per message: what this process did for it, for Wait
 	recOrder  []string
 }
 
@@ -92,7 +92,7 @@ func New(cfg Config) *Worker {
 		l = slog.Default()
 	}
 	return &Worker{cfg: cfg, log: l, kick: make(chan struct{}, 1), reconcile: true,
-		changed: make(chan struct{}), records: map[string][]modemops.Exchange{}}
+		changed: make(chan struct{}), records: map[string]*kept{}}
 }
 
 // Kick makes the worker look for work now (a message was accepted).
@@ -201,49 +201,83 @@ func (w *Worker) notify() {
 // (a cancel).
 func (w *Worker) Changed() { w.notify() }
 
-// Wait waits until the message is no longer queued or sending and returns
-// it with the AT exchanges this process ran for it (nil if none were
-// kept). It returns ctx's error when ctx ends first; the message stays in
-// the store and will still be sent.
-func (w *Worker) Wait(ctx context.Context, id string) (*store.Message, []modemops.Exchange, error) {
+// Outcome is a message that is no longer queued or sending, with what
+// this process knows of how it got there.
+type Outcome struct {
+	Message *store.Message
+	// Exchanges are the AT exchanges this process ran for it (nil if it
+	// was sent in an earlier run, or too long ago).
+	Exchanges []modemops.Exchange
+	// Cause is the modem's error that failed it, if this process saw it.
+	Cause error
+}
+
+// Wait waits until the message is no longer queued or sending. It returns
+// ctx's error (and the message as it is) when ctx ends first; the message
+// stays in the store and will still be sent.
+func (w *Worker) Wait(ctx context.Context, id string) (Outcome, error) {
 	for {
 		w.mu.Lock()
 		ch := w.changed
 		w.mu.Unlock()
 		m, err := w.cfg.Store.Get(ctx, id)
 		if err != nil {
-			return nil, nil, err
+			return Outcome{}, err
 		}
 		if m.State.Final() {
+			o := Outcome{Message: m}
 			w.mu.Lock()
-			xs := w.records[id]
+			if k := w.records[id]; k != nil {
+				o.Exchanges, o.Cause = append([]modemops.Exchange(nil), k.xs...), k.cause
+			}
 			w.mu.Unlock()
-			return m, xs, nil
+			return o, nil
 		}
 		select {
 		case <-ctx.Done():
-			return m, nil, ctx.Err()
+			return Outcome{Message: m}, ctx.Err()
 		case <-ch:
 		}
 	}
 }
 
+// kept is what the worker keeps of a message for Wait.
+type kept struct {
+	xs    []modemops.Exchange
+	cause error
+}
+
 // keptRecords is how many messages' exchanges are kept for Wait.
 const keptRecords = 256
+
+// keptLocked returns the message's record, making room. w.mu is held.
+func (w *Worker) keptLocked(id string) *kept {
+	k := w.records[id]
+	if k == nil {
+		k = &kept{}
+		w.records[id] = k
+		w.recOrder = append(w.recOrder, id)
+		if len(w.recOrder) > keptRecords {
+			delete(w.records, w.recOrder[0])
+			w.recOrder = w.recOrder[1:]
+		}
+	}
+	return k
+}
 
 func (w *Worker) record(id string) func(modemops.Exchange) {
 	return func(x modemops.Exchange) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		if _, ok := w.records[id]; !ok {
-			w.recOrder = append(w.recOrder, id)
-			if len(w.recOrder) > keptRecords {
-				delete(w.records, w.recOrder[0])
-				w.recOrder = w.recOrder[1:]
-			}
-		}
-		w.records[id] = append(w.records[id], x)
+		k := w.keptLocked(id)
+		k.xs = append(k.xs, x)
 	}
+}
+
+func (w *Worker) setCause(id string, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.keptLocked(id).cause = err
 }
 
 // pace waits until Pacing has passed since the last submission.

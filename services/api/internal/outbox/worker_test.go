@@ -24,11 +24,11 @@ func waitFinal(t *testing.T, w *Worker, id string) *store.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	m, _, err := w.Wait(ctx, id)
+	o, err := w.Wait(ctx, id)
 	if err != nil {
 		t.Fatalf("waiting for %s: %v", id, err)
 	}
-	return m
+	return o.Message
 }
 
 func TestRunSendsKickedMessagesInOrder(t *testing.T) {
@@ -43,7 +43,8 @@ func TestRunSendsKickedMessagesInOrder(t *testing.T) {
 	if m := waitFinal(t, w, b.ID); m.State != store.StateSent {
 		t.Fatalf("b: %s %s", m.State, m.Reason)
 	}
-	m, xs, err := w.Wait(context.Background(), a.ID)
+	o, err := w.Wait(context.Background(), a.ID)
+	m, xs := o.Message, o.Exchanges
 	if err != nil || m.State != store.StateSent || len(xs) != 3 || !strings.HasPrefix(xs[0].Command, "AT+CMGW=") ||
 		!strings.HasPrefix(xs[1].Command, "AT+CMSS=") || !strings.HasPrefix(xs[2].Command, "AT+CMGD=") {
 		t.Fatalf("a: %+v %+v %v", m, xs, err)
@@ -76,6 +77,9 @@ func TestPermanentFailureIsNotRetried(t *testing.T) {
 	got := waitFinal(t, w, m.ID)
 	if got.State != store.StateFailed || !strings.Contains(got.Reason, "330") || got.Parts[0].Attempts != 1 {
 		t.Fatalf("%s %q attempts %d", got.State, got.Reason, got.Parts[0].Attempts)
+	}
+	if o, _ := w.Wait(context.Background(), m.ID); cmsCode(o.Cause) != 330 {
+		t.Fatalf("cause %v", o.Cause)
 	}
 	mu.Lock()
 	defer mu.Unlock()

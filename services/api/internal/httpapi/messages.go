@@ -1,0 +1,475 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/outbox"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/phone"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
+)
+
+// ---- /v1/messages: the durable outbox and the listing of both directions
+
+// messageRoutes registers /v1/messages (user role).
+func (s *server) messageRoutes(app *fiber.App, user fiber.Handler) {
+	app.Post("/v1/messages", user, s.postMessage)
+	app.Get("/v1/messages", user, s.listMessages)
+	app.Get("/v1/messages/:id", user, s.getMessage)
+	app.Delete("/v1/messages/:id", user, s.deleteMessage)
+}
+
+// messageRequest is the body of POST /v1/messages.
+type messageRequest struct {
+	ID           string  `json:"id"`
+	To           string  `json:"to"`
+	Text         *string `json:"text"`
+	DataHex      *string `json:"dataHex"`
+	Validity     string  `json:"validity"`
+	StatusReport bool    `json:"statusReport"`
+	Flash        bool    `json:"flash"`
+	SendAt       string  `json:"sendAt"`
+	ValidUntil   string  `json:"validUntil"`
+}
+
+// MessagePart is one outbound part in a message answer.
+type MessagePart struct {
+	Seq       int        `json:"seq"`
+	State     string     `json:"state"`
+	Reference *int       `json:"reference,omitempty"` // TP-MR once sent (absent if unknown)
+	Attempts  int        `json:"attempts"`
+	Error     string     `json:"error,omitempty"`
+	Status    *int       `json:"status,omitempty"` // TP-ST of the last status report
+	SentAt    *time.Time `json:"sentAt,omitempty"`
+	UpdatedAt time.Time  `json:"updatedAt"`
+}
+
+// MessageTransition is one recorded state change (seq 0: the message).
+type MessageTransition struct {
+	Seq    int       `json:"seq"`
+	State  string    `json:"state"`
+	Detail string    `json:"detail,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// MessageResponse is a stored message of either direction.
+type MessageResponse struct {
+	ID           string              `json:"id"`
+	Direction    string              `json:"direction"`
+	To           string              `json:"to,omitempty"`
+	From         string              `json:"from,omitempty"`
+	Text         string              `json:"text,omitempty"`
+	DataHex      string              `json:"dataHex,omitempty"`
+	State        string              `json:"state"`
+	Reason       string              `json:"reason,omitempty"`
+	PartCount    int                 `json:"partCount"`
+	Validity     string              `json:"validity,omitempty"`
+	StatusReport bool                `json:"statusReport"`
+	Flash        bool                `json:"flash"`
+	SendAt       *time.Time          `json:"sendAt,omitempty"`
+	ValidUntil   *time.Time          `json:"validUntil,omitempty"`
+	CreatedAt    time.Time           `json:"createdAt"`
+	UpdatedAt    time.Time           `json:"updatedAt"`
+	FinishedAt   *time.Time          `json:"finishedAt,omitempty"`
+	SMSC         string              `json:"smsc,omitempty"`
+	SCTime       *time.Time          `json:"scTime,omitempty"`
+	Read         *bool               `json:"read,omitempty"`
+	Missing      []int               `json:"missing,omitempty"`
+	Parts        []MessagePart       `json:"parts,omitempty"`
+	History      []MessageTransition `json:"history,omitempty"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func messageView(m *store.Message, history []store.Transition) MessageResponse {
+	r := MessageResponse{ID: m.ID, Direction: string(m.Direction), Text: m.Text, DataHex: m.DataHex, State: string(m.State),
+		Reason: m.Reason, PartCount: m.PartCount, StatusReport: m.Options.StatusReport, Flash: m.Options.Flash,
+		SendAt: optTime(m.Options.SendAt), ValidUntil: optTime(m.Options.ValidUntil), CreatedAt: m.CreatedAt.UTC(),
+		UpdatedAt: m.UpdatedAt.UTC(), FinishedAt: optTime(m.FinishedAt), Missing: m.Missing}
+	if m.Options.Validity > 0 {
+		r.Validity = m.Options.Validity.String()
+	}
+	if m.Direction == store.Out {
+		r.To = m.Peer
+	} else {
+		r.From, r.SMSC = m.Peer, m.SMSC
+		if !m.SCTime.IsZero() {
+			t := m.SCTime
+			r.SCTime = &t
+		}
+		read := m.Read
+		r.Read = &read
+	}
+	for _, p := range m.Parts {
+		mp := MessagePart{Seq: p.Seq, State: string(p.State), Attempts: p.Attempts, Error: p.Error,
+			SentAt: optTime(p.SentAt), UpdatedAt: p.UpdatedAt.UTC()}
+		if p.MR != store.NoMR {
+			mr := p.MR
+			mp.Reference = &mr
+		}
+		if p.Status >= 0 {
+			st := p.Status
+			mp.Status = &st
+		}
+		r.Parts = append(r.Parts, mp)
+	}
+	for _, h := range history {
+		r.History = append(r.History, MessageTransition{Seq: h.Seq, State: h.State, Detail: h.Detail, At: h.At.UTC()})
+	}
+	return r
+}
+
+// storeErr maps a store error to HTTP.
+func messageStoreErr(err error) *Error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return &Error{Status: fiber.StatusNotFound, Code: "not_found", Message: "no message with this id"}
+	case errors.Is(err, store.ErrConflict):
+		return &Error{Status: fiber.StatusConflict, Code: "conflict", Message: "id: already used by a message with a different body",
+			Fields: []FieldMessage{{"id", "already used by a message with a different body"}}}
+	case errors.Is(err, store.ErrNotCancellable):
+		return &Error{Status: fiber.StatusConflict, Code: "not_cancellable", Message: err.Error()}
+	case errors.Is(err, store.ErrBadCursor):
+		return badRequest("cursor: not a cursor of this listing", FieldMessage{"cursor", "not a cursor of this listing"})
+	case errors.Is(err, store.ErrInvalid):
+		return invalid(FieldMessage{"(body)", err.Error()})
+	}
+	return &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: "message store: " + err.Error()}
+}
+
+// validClientKey: 1 to 64 printable ASCII characters without spaces (the
+// store's rule for client keys).
+func validClientKey(k string) bool {
+	if k == "" || len(k) > 64 {
+		return false
+	}
+	return strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r > '~' }) < 0
+}
+
+// parseValidity validates a relative validity period.
+func parseValidity(field, v string) (time.Duration, *FieldMessage) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, &FieldMessage{field, "want a duration like 30m, 24h or 168h"}
+	}
+	if d < modemops.MinValidity || d > modemops.MaxValidity {
+		return 0, &FieldMessage{field, "must be between 5m and 63 weeks (10584h)"}
+	}
+	return d, nil
+}
+
+func (s *server) postMessage(c *fiber.Ctx) error {
+	var req messageRequest
+	if err := decodeStrict(c, &req); err != nil {
+		return err
+	}
+	key := strings.TrimSpace(c.Get("Idempotency-Key"))
+	var fields []FieldMessage
+	switch {
+	case key != "" && req.ID != "" && key != req.ID:
+		fields = append(fields, FieldMessage{"id", "differs from the Idempotency-Key header"})
+	case key != "":
+		req.ID = key
+	}
+	if req.ID != "" && !validClientKey(req.ID) {
+		fields = append(fields, FieldMessage{"id", "1 to 64 printable ASCII characters without spaces"})
+	}
+	var data []byte
+	switch {
+	case req.Text != nil && req.DataHex != nil:
+		fields = append(fields, FieldMessage{"dataHex", "give either text or dataHex, not both"})
+	case req.DataHex != nil:
+		b, err := hex.DecodeString(*req.DataHex)
+		if err != nil || len(b) == 0 {
+			fields = append(fields, FieldMessage{"dataHex", "hex digits, an even number, at least one octet"})
+		}
+		data = b
+	case req.Text == nil:
+		fields = append(fields, FieldMessage{"text", "required (or dataHex)"})
+	case *req.Text == "":
+		fields = append(fields, FieldMessage{"text", "must not be empty"})
+	}
+	validity, vErr := parseValidity("validity", req.Validity)
+	if vErr != nil {
+		fields = append(fields, *vErr)
+	}
+	now := time.Now()
+	var sendAt, validUntil time.Time
+	if req.SendAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, req.SendAt)
+		if err != nil {
+			fields = append(fields, FieldMessage{"sendAt", "an RFC 3339 time like 2025-03-01T12:00:00Z"})
+		} else if t.After(now) {
+			sendAt = t
+		}
+	}
+	if req.ValidUntil != "" {
+		t, err := time.Parse(time.RFC3339Nano, req.ValidUntil)
+		switch {
+		case err != nil:
+			fields = append(fields, FieldMessage{"validUntil", "an RFC 3339 time like 2025-03-01T12:00:00Z"})
+		case !t.After(now):
+			fields = append(fields, FieldMessage{"validUntil", "must be in the future"})
+		case !sendAt.IsZero() && !t.After(sendAt):
+			fields = append(fields, FieldMessage{"validUntil", "must be after sendAt"})
+		default:
+			validUntil = t
+		}
+	}
+	if _, fe := s.recipient("to", req.To); fe != nil {
+		fields = append([]FieldMessage{*fe}, fields...)
+	}
+	if len(fields) > 0 {
+		return invalid(fields...)
+	}
+	text := req.Text
+	p, to, err := s.prepare("to", req.To, "text", text, data, validity, req.StatusReport, req.Flash)
+	if err != nil {
+		return err
+	}
+	r := store.OutboundRequest{ID: req.ID, To: to, Parts: p.PDUs,
+		Options: store.SendOptions{Validity: validity, StatusReport: req.StatusReport, Flash: req.Flash, SendAt: sendAt, ValidUntil: validUntil}}
+	if data != nil {
+		r.DataHex = strings.ToUpper(*req.DataHex)
+	} else {
+		r.Text = *req.Text
+	}
+	m, created, err := s.Store.AcceptOutbound(c.UserContext(), r)
+	if err != nil {
+		return messageStoreErr(err)
+	}
+	status := fiber.StatusOK
+	if created {
+		status = fiber.StatusAccepted
+		s.Outbox.Kick()
+	}
+	return c.Status(status).JSON(messageView(m, nil))
+}
+
+// recipient normalises a recipient, or says what is wrong with it.
+func (s *server) recipient(field, to string) (string, *FieldMessage) {
+	if strings.TrimSpace(to) == "" {
+		return "", &FieldMessage{field, "required"}
+	}
+	num, err := phone.Normalize(to, s.DefaultCountry)
+	if err != nil {
+		return "", &FieldMessage{field, strings.TrimPrefix(err.Error(), phone.ErrInvalid.Error()+": ")}
+	}
+	return num.Number, nil
+}
+
+// prepare validates the recipient and encodes the text (or data) into PDUs.
+func (s *server) prepare(toField, to, textField string, text *string, data []byte, validity time.Duration, sr, flash bool) (*modemops.PreparedSMS, string, error) {
+	if data == nil {
+		return s.prepareSMS(toField, to, textField, text, validity, nil, sr, flash)
+	}
+	num, fe := s.recipient(toField, to)
+	if fe != nil {
+		return nil, "", invalid(*fe)
+	}
+	p, err := s.Ops.Prepare(modemops.SMS{To: num, Data: data, Validity: validity, StatusReport: sr, Flash: flash})
+	if err != nil {
+		var fe *modemops.FieldError
+		if errors.As(err, &fe) {
+			if fe.Limit > 0 {
+				return nil, "", overLimit(fe.Field, fe.Message, fe.Limit)
+			}
+			return nil, "", invalid(FieldMessage{fe.Field, fe.Message})
+		}
+		return nil, "", err
+	}
+	return p, num, nil
+}
+
+func (s *server) getMessage(c *fiber.Ctx) error {
+	id := c.Params("id")
+	m, err := s.Store.Get(c.UserContext(), id)
+	if err != nil {
+		return messageStoreErr(err)
+	}
+	h, err := s.Store.History(c.UserContext(), id)
+	if err != nil {
+		return messageStoreErr(err)
+	}
+	return c.JSON(messageView(m, h))
+}
+
+// MessageList is the answer of GET /v1/messages.
+type MessageList struct {
+	Messages []MessageResponse `json:"messages"`
+	// Next is the cursor of the next page; absent on the last one.
+	Next string `json:"next,omitempty"`
+}
+
+var knownStates = map[string]bool{}
+
+func init() {
+	for _, st := range []store.State{store.StateQueued, store.StateSending, store.StateSent, store.StateDelivered, store.StateFailed,
+		store.StateExpired, store.StateCancelled, store.StateReceived, store.StateIncomplete, store.StateUndecodable} {
+		knownStates[string(st)] = true
+	}
+}
+
+func (s *server) listMessages(c *fiber.Ctx) error {
+	var f store.Filter
+	var fields []FieldMessage
+	switch d := c.Query("direction"); d {
+	case "":
+	case "out", "in":
+		f.Direction = store.Direction(d)
+	default:
+		fields = append(fields, FieldMessage{"direction", "out or in"})
+	}
+	if v := c.Query("state"); v != "" {
+		for st := range strings.SplitSeq(v, ",") {
+			if !knownStates[st] {
+				fields = append(fields, FieldMessage{"state", fmt.Sprintf("%q is not a state (queued, sending, sent, delivered, failed, expired, cancelled, received, incomplete, undecodable)", st)})
+				break
+			}
+			f.States = append(f.States, store.State(st))
+		}
+	}
+	if v := c.Query("since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			fields = append(fields, FieldMessage{"since", "an RFC 3339 time like 2025-03-01T12:00:00Z"})
+		}
+		f.Since = t
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > store.MaxLimit {
+			fields = append(fields, FieldMessage{"limit", fmt.Sprintf("a whole number from 1 to %d", store.MaxLimit)})
+		}
+		f.Limit = n
+	}
+	f.Cursor = c.Query("cursor")
+	if len(fields) > 0 {
+		return &Error{Status: fiber.StatusBadRequest, Code: "bad_request", Message: fields[0].Field + ": " + fields[0].Message, Fields: fields}
+	}
+	page, err := s.Store.List(c.UserContext(), f)
+	if err != nil {
+		return messageStoreErr(err)
+	}
+	out := MessageList{Messages: make([]MessageResponse, 0, len(page.Messages)), Next: page.Next}
+	for _, m := range page.Messages {
+		out.Messages = append(out.Messages, messageView(m, nil))
+	}
+	return c.JSON(out)
+}
+
+func (s *server) deleteMessage(c *fiber.Ctx) error {
+	m, err := s.Store.Cancel(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return messageStoreErr(err)
+	}
+	s.Outbox.Changed()
+	return c.JSON(messageView(m, nil))
+}
+
+// ---- the synchronous sends (/v1/sms, /sms) through the outbox
+
+// sendAndWait stores the prepared message (a new id "sms_…"), wakes the
+// outbox and waits for its outcome within the request's budget. With the
+// modem not ready (no relay session, the SIM locked) it refuses before
+// storing anything, as the synchronous endpoints always did.
+func (s *server) sendAndWait(p *modemops.PreparedSMS, to, text string, validity time.Duration, sr, flash bool) (outbox.Outcome, error) {
+	if ok, why := s.Ready(); !ok {
+		return outbox.Outcome{}, &Error{Status: fiber.StatusServiceUnavailable, Code: "modem_unavailable", Message: "the modem is not reachable: " + why}
+	}
+	if snap := s.Snapshot(); snap != nil && snap.Reachable {
+		switch snap.Status.SIM {
+		case "pin", "puk", "absent":
+			return outbox.Outcome{}, &Error{Status: fiber.StatusConflict, Code: "sim_not_ready", Message: "the SIM is not ready: " + snap.Status.SIM}
+		}
+	}
+	p.ID = newID("sms_")
+	ctx, cancel := context.WithTimeout(context.Background(), s.smsBudget(p))
+	defer cancel()
+	m, _, err := s.Store.AcceptOutbound(ctx, store.OutboundRequest{ID: p.ID, To: to, Text: text, Parts: p.PDUs,
+		Options: store.SendOptions{Validity: validity, StatusReport: sr, Flash: flash}})
+	if err != nil {
+		return outbox.Outcome{}, messageStoreErr(err)
+	}
+	s.Outbox.Kick()
+	o, err := s.Outbox.Wait(ctx, m.ID)
+	if o.Message == nil {
+		o.Message = m
+	}
+	return o, err
+}
+
+// smsParts are the parts of a stored message in the shape of the
+// synchronous answers.
+func smsParts(m *store.Message) []modemops.Part {
+	parts := make([]modemops.Part, len(m.Parts))
+	stopped := false
+	for i, p := range m.Parts {
+		st := modemops.PartPending
+		switch p.State {
+		case store.PartSent, store.PartDelivered:
+			st = modemops.PartSent
+		case store.PartFailed:
+			st, stopped = modemops.PartFailed, true
+		case store.PartUnknown:
+			st, stopped = modemops.PartUnknown, true
+		default:
+			if stopped || m.State == store.StateFailed {
+				st = modemops.PartNotAttempted
+			}
+		}
+		parts[i] = modemops.Part{Seq: p.Seq, State: st, Reference: p.MR}
+	}
+	return parts
+}
+
+// outcomeErr is the error answer of a synchronous send that did not end
+// sent, or nil. A wait that ended while the message is still in the
+// outbox is 504 sms_in_progress: it is stored and will be sent.
+func outcomeErr(o outbox.Outcome, waitErr error) *Error {
+	m := o.Message
+	var e *Error
+	if errors.As(waitErr, &e) {
+		return e
+	}
+	parts := smsParts(m)
+	switch {
+	case waitErr != nil:
+		return &Error{Status: fiber.StatusGatewayTimeout, Code: "sms_in_progress",
+			Message: fmt.Sprintf("message %s: the request's time ran out while it was being sent (%d of %d parts sent so far); "+
+				"it is stored and will be sent: do not resend it (GET /v1/messages/%s shows its state)", m.ID, len(modemops.SentParts(parts)), len(parts), m.ID),
+			ID: m.ID, Parts: parts, SentParts: modemops.SentParts(parts)}
+	case m.State == store.StateSent || m.State == store.StateDelivered:
+		return nil
+	}
+	for _, p := range parts {
+		if p.State == modemops.PartUnknown {
+			return &Error{Status: fiber.StatusGatewayTimeout, Code: "sms_outcome_unknown", Message: "message " + m.ID + ": " + m.Reason,
+				ID: m.ID, Parts: parts, SentParts: modemops.SentParts(parts)}
+		}
+	}
+	if o.Cause != nil {
+		e = modemErr(o.Cause)
+		e.Message = "message " + m.ID + ": " + m.Reason
+	} else {
+		e = &Error{Status: fiber.StatusBadGateway, Code: "modem_error", Message: "message " + m.ID + " " + string(m.State) + ": " + m.Reason}
+	}
+	e.ID, e.Parts, e.SentParts = m.ID, parts, modemops.SentParts(parts)
+	return e
+}
