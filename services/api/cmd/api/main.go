@@ -139,8 +139,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 					m.RelayReconnects.Inc()
 				}
 				pl.Refresh()
-				ids.Invalidate() // another stick or SIM may be behind the new session
-				inb.Trigger()    // whatever arrived while the api was not in control
+				ids.Invalidate()  // another stick or SIM may be behind the new session
+				inb.Trigger()     // whatever arrived while the api was not in control
 				out.Reconnected() // reconcile the modem's memory, then send
 				modemEvents.Connected()
 				return
@@ -191,7 +191,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		DefaultCountry: cfg.DefaultCountry, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout, USSDTimeout: cfg.USSDTimeout,
 		Sentinel: cfg.Sentinel, OriginalStatusReport: cfg.StatusReportOnSMS,
-		Inbox:  st,
+		Inbox: st,
 		Store: st, Outbox: out,
 		Events: st, WebhooksChanged: hooks.Reload, MaxStreams: cfg.SSEMaxStreams, KeepAlive: cfg.SSEKeepAlive, StreamStop: streams,
 		OnStreams: func(n int) { evm.Streams.Set(float64(n)) },

@@ -56,10 +56,10 @@ type Worker struct {
 	kick chan struct{} // a new message or a ready modem: look now
 
 	mu        sync.Mutex
-	reconcile bool          // reconcile the modem's memory before the next send (start, reconnect, an unknown write)
-	changed   chan struct{} // closed and replaced when a message may have changed (Wait)
-	lastSub   time.Time     // the last submission, for pacing
-	failures  int           // consecutive transient failures, for the backoff
+	reconcile bool             // reconcile the modem's memory before the next send (start, reconnect, an unknown write)
+	changed   chan struct{}    // closed and replaced when a message may have changed (Wait)
+	lastSub   time.Time        // the last submission, for pacing
+	failures  int              // consecutive transient failures, for the backoff
 	records   map[string]*kept // per message: what this process did for it, for Wait
 	recOrder  []string
 }
