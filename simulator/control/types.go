@@ -41,11 +41,12 @@ type Faults struct {
 	NoiseRate     float64 `json:"noiseRate"`
 	InterleaveURC bool    `json:"interleaveUrc"`
 	DropEcho      bool    `json:"dropEcho"`
+	SubmitError   int     `json:"submitError"` // +CMS ERROR cause the network answers every submission with, 0 none
 }
 
 func fromFaults(f device.Faults) Faults {
 	return Faults{Hang: f.Hang, Delay: f.Delay.String(), NoiseRate: f.NoiseRate,
-		InterleaveURC: f.InterleaveURC, DropEcho: f.DropEcho}
+		InterleaveURC: f.InterleaveURC, DropEcho: f.DropEcho, SubmitError: f.SubmitError}
 }
 
 func (f Faults) toDevice() (device.Faults, error) {
@@ -59,8 +60,11 @@ func (f Faults) toDevice() (device.Faults, error) {
 	if f.NoiseRate < 0 || f.NoiseRate > 1 {
 		return device.Faults{}, fmt.Errorf(`"noiseRate" %v is outside 0..1`, f.NoiseRate)
 	}
+	if f.SubmitError < 0 || f.SubmitError > 255 {
+		return device.Faults{}, fmt.Errorf(`"submitError" %d is outside 0..255`, f.SubmitError)
+	}
 	return device.Faults{Hang: f.Hang, Delay: d, NoiseRate: f.NoiseRate,
-		InterleaveURC: f.InterleaveURC, DropEcho: f.DropEcho}, nil
+		InterleaveURC: f.InterleaveURC, DropEcho: f.DropEcho, SubmitError: f.SubmitError}, nil
 }
 
 func (in IncomingSMS) toDevice() (device.IncomingSMS, error) {

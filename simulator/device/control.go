@@ -73,6 +73,12 @@ type Faults struct {
 	InterleaveURC bool
 	// DropEcho suppresses the echo even with ATE1.
 	DropEcho bool
+	// SubmitError, if not 0, is the network's refusal of every submission
+	// (AT+CMGS, AT+CMSS) while registered: +CMS ERROR <SubmitError>, an RP
+	// cause (1–127, TS 24.011 Annex E-2, e.g. 1 unassigned number, 21
+	// transfer rejected, 41 temporary failure) or a TP-FCS (128–255,
+	// TS 23.040 §9.2.3.22). The stored copy of AT+CMSS stays STO UNSENT.
+	SubmitError int
 }
 
 // SetFaults replaces the faults. NoiseRate is clamped to 0..1 and a
@@ -80,6 +86,9 @@ type Faults struct {
 func (d *Device) SetFaults(f Faults) {
 	f.NoiseRate = min(max(f.NoiseRate, 0), 1)
 	f.Delay = max(f.Delay, 0)
+	if f.SubmitError < 0 || f.SubmitError > 255 {
+		f.SubmitError = 0
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.faults = f

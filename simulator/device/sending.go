@@ -39,6 +39,10 @@ func (s *session) submitLocked(sca, tpdu []byte, mode string) (int, error) {
 	if !d.registered(s) {
 		return 0, cms(cmsNoService)
 	}
+	if d.faults.SubmitError != 0 {
+		s.pendingDelay += d.delay(500*time.Millisecond, 2*time.Second)
+		return 0, cms(d.faults.SubmitError)
+	}
 	s.pendingDelay += d.delay(2*time.Second, 5*time.Second)
 	mr := d.takeMR()
 	now := d.clock()
