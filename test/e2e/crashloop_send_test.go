@@ -43,7 +43,7 @@ func sendCrashLoop(t *testing.T, seed uint64, rounds int, disrupt func(s *stack)
 		for ; n > 0 && k < total; n-- {
 			text := crashText(rng, k)
 			id := fmt.Sprintf("crash-%02d", k)
-			if code, m := s.accept(`{"to":"+4366012345` + fmt.Sprintf("%02d", k) + `","text":` + jsonString(text) + `}`, "Idempotency-Key", id); code != 202 {
+			if code, m := s.accept(`{"to":"+4366012345`+fmt.Sprintf("%02d", k)+`","text":`+jsonString(text)+`}`, "Idempotency-Key", id); code != 202 {
 				t.Fatalf("accept %s: %d %+v", id, code, m)
 			}
 			want[id] = text
