@@ -104,17 +104,21 @@ type State struct {
 	Faults     Faults         `json:"faults"`
 	ReportMode string         `json:"reportMode"`
 	Stores     map[string]int `json:"stores"`
+	// HeldReports counts the status reports the network holds until the
+	// modem can take them (registered, room in SR).
+	HeldReports int `json:"heldReports"`
 }
 
 func (a *api) state(w http.ResponseWriter, _ *http.Request) {
 	st := State{
-		Link:       a.s.Link(),
-		PTY:        a.s.PTY(),
-		Plugged:    a.s.Plugged(),
-		Network:    fromNetwork(a.d.Network()),
-		Faults:     fromFaults(a.d.Faults()),
-		ReportMode: string(a.d.ReportMode()),
-		Stores:     map[string]int{},
+		Link:        a.s.Link(),
+		PTY:         a.s.PTY(),
+		Plugged:     a.s.Plugged(),
+		Network:     fromNetwork(a.d.Network()),
+		Faults:      fromFaults(a.d.Faults()),
+		ReportMode:  string(a.d.ReportMode()),
+		Stores:      map[string]int{},
+		HeldReports: a.d.HeldReports(),
 	}
 	st.SIM.State, st.SIM.PINAttempts, st.SIM.PUKAttempts = a.d.SIM()
 	for _, store := range []string{"SM", "ME", "SR"} {

@@ -31,6 +31,7 @@ type Device struct {
 	nextSentID int
 	reportMode ReportMode
 	reports    []pendingReport // status reports due, submitted parts that asked for one
+	netReports []heldReport    // status reports held "in the network"
 	transcript []Exchange
 	ussd       USSDService
 	parked     []timedEvent // events of an ended session, run at the next

@@ -136,7 +136,10 @@
 // decides what follows: "deliver" (TP-ST 0), "fail" (0x41) or "manual"
 // (SendStatusReport). Reports are routed per +CNMI <ds>: 1 as
 // "+CDS: <length>\r\n<pdu>" (text "+CDS: <fo>,<mr>,"<ra>",<tora>,"<scts>","<dt>",<st>"),
-// 2 stored in SR with +CDSI: "SR",<index>, 0 not routed.
+// 2 stored in SR with +CDSI: "SR",<index>, 0 not routed. Like an SMS, a
+// report the modem cannot take (not registered, or SR full under <ds> 2)
+// is held in the network and arrives, in order, once it can
+// (HeldReports counts them).
 //
 // # Timing
 //

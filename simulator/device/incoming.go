@@ -230,8 +230,10 @@ func (d *Device) routeIncomingLocked(p incomingPart) (routing, int) {
 }
 
 // retryWaitingLocked delivers the parts waiting in the network, in order,
-// while they can be delivered. Device.mu must be held.
+// while they can be delivered, and the status reports held there.
+// Device.mu must be held.
 func (d *Device) retryWaitingLocked() {
+	d.retryHeldReportsLocked()
 	for len(d.waiting) > 0 {
 		where, _ := d.routeIncomingLocked(d.waiting[0])
 		if where == routedNot {

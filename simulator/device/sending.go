@@ -147,9 +147,19 @@ func joinSentText(parts []SentPart) string {
 	return b.String()
 }
 
+// heldReport is an SMS-STATUS-REPORT on its way to the modem.
+type heldReport struct {
+	mr   int
+	sca  []byte // SMSC part, length octet first
+	tpdu []byte
+}
+
 // statusReportLocked sends the status report for the latest submission
-// with message reference mr, routed per +CNMI <ds>: 1 as +CDS, 2 stored in
-// "SR" with +CDSI, 0 (or no session) not routed. Device.mu must be held.
+// with message reference mr. The network delivers it like an SMS: while
+// the modem is not registered, or SR is full and +CNMI <ds> is 2, it is
+// held "in the network" (after the reports held before it) and arrives
+// once possible (TS 23.040: memory capacity exceeded, the SC retries once
+// the MS signals memory available). Device.mu must be held.
 func (d *Device) statusReportLocked(mr int, status byte) error {
 	idx := -1
 	for i := len(d.reports) - 1; i >= 0; i-- {
@@ -179,29 +189,74 @@ func (d *Device) statusReportLocked(mr int, status byte) error {
 			d.sent[i].Parts[r.part].Status = int(status)
 		}
 	}
+	h := heldReport{mr: mr, sca: sca, tpdu: tpdu}
+	if len(d.netReports) > 0 {
+		d.netReports = append(d.netReports, h)
+		d.log.Info("status report held in the network behind earlier ones", "mr", mr, "held", len(d.netReports))
+		return nil
+	}
+	routed, err := d.routeReportLocked(h)
+	if !routed {
+		d.netReports = append(d.netReports, h)
+		d.log.Info("status report held in the network: modem not registered or SR full", "mr", mr)
+	}
+	return err
+}
+
+// routeReportLocked hands a status report to the modem, routed per +CNMI
+// <ds>: 1 as +CDS, 2 stored in "SR" with +CDSI, 0 (or no session) not
+// routed (the modem takes it and drops it). It returns false if the
+// modem cannot take it now: not registered, or SR full with <ds> 2.
+// Device.mu must be held.
+func (d *Device) routeReportLocked(h heldReport) (bool, error) {
 	s := d.sess
+	if !d.registered(s) {
+		return false, nil
+	}
 	ds := 0
 	if s != nil {
 		ds = s.set.cnmi[3]
 	}
 	switch ds {
 	case 1:
-		u, err := s.cdsURC(tpdu)
+		u, err := s.cdsURC(h.tpdu)
 		if err != nil {
-			return err
+			return true, err
 		}
 		s.smsURCLocked(u)
 	case 2:
-		i := d.stores["SR"].add(&storedMsg{kind: kindStatus, stat: statRecUnread, sca: sca, tpdu: tpdu})
+		i := d.stores["SR"].add(&storedMsg{kind: kindStatus, stat: statRecUnread, sca: h.sca, tpdu: h.tpdu})
 		if i < 0 {
-			d.log.Info("status report dropped: SR store full", "mr", mr)
-			return nil
+			return false, nil
 		}
 		s.smsURCLocked(fmt.Sprintf("+CDSI: %q,%d", "SR", i))
 	default:
-		d.log.Info("status report not routed (+CNMI <ds>=0)", "mr", mr, "status", status)
+		d.log.Info("status report not routed (+CNMI <ds>=0)", "mr", h.mr)
 	}
-	return nil
+	return true, nil
+}
+
+// retryHeldReportsLocked delivers the status reports held in the network,
+// in order, while the modem takes them. Device.mu must be held.
+func (d *Device) retryHeldReportsLocked() {
+	for len(d.netReports) > 0 {
+		routed, err := d.routeReportLocked(d.netReports[0])
+		if !routed {
+			return
+		}
+		if err != nil {
+			d.log.Error("status report", "mr", d.netReports[0].mr, "err", err)
+		}
+		d.netReports = d.netReports[1:]
+	}
+}
+
+// HeldReports returns how many status reports the network holds because
+// the modem could not take them (not registered, or SR full).
+func (d *Device) HeldReports() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.netReports)
 }
 
 // cdsURC renders +CDS: PDU mode "+CDS: <length>\r\n<pdu>" (with the SMSC
