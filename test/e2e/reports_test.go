@@ -349,3 +349,47 @@ func TestReportWhileAPIDownIsNotLost(t *testing.T) {
 		t.Fatalf("reports %+v", r)
 	}
 }
+
+// With the api down and the modem's SR store full (20 reports), the
+// network holds the further reports; after the restart the sweep drains
+// SR, the held reports follow, and every message ends delivered.
+func TestReportSRFullHeldInTheNetwork(t *testing.T) {
+	s := newStack(t, stackOpts{apiEnv: inboxEnv})
+	s.manualReports()
+	const n = 23 // SR holds 20
+	var ids []string
+	for i := range n {
+		ids = append(ids, s.postReported("+436601234567", fmt.Sprintf("report %d", i)))
+	}
+	var mrs []int
+	for _, id := range ids {
+		mrs = append(mrs, s.waitSent(id).refs()[0])
+	}
+	if err := s.apiProc.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.apiProc.done
+	for _, mr := range mrs {
+		s.networkReport(mr, 0x00)
+	}
+	var st struct {
+		Stores      map[string]int `json:"stores"`
+		HeldReports int            `json:"heldReports"`
+	}
+	s.ctlCall("GET", "/state", "", &st)
+	if st.Stores["SR"] != 20 || st.HeldReports != n-20 {
+		t.Fatalf("with the api down: SR holds %d, the network %d; want 20 and %d", st.Stores["SR"], st.HeldReports, n-20)
+	}
+	s.apiProc = start(t, s.dir, "api", s.apiEnv)
+	s.waitReady()
+	for _, id := range ids {
+		s.waitReported(id, "delivered after the restart", func(m reportedMsg) bool { return m.State == "delivered" })
+	}
+	s.ctlCall("GET", "/state", "", &st)
+	if st.Stores["SR"] != 0 || st.HeldReports != 0 {
+		t.Fatalf("after the sweep: SR holds %d, the network %d", st.Stores["SR"], st.HeldReports)
+	}
+	if r := s.reports(false); len(r) != n || slices.ContainsFunc(r, func(x report) bool { return !x.Matched }) {
+		t.Fatalf("%d reports (want %d, all matched): %+v", len(r), n, r)
+	}
+}
