@@ -15,7 +15,10 @@ import (
 )
 
 // sseFrame is one event of GET /v1/events.
-type sseFrame struct{ id, event, data string }
+type sseFrame struct {
+	id, event, data string
+	at              time.Time // when it was read
+}
 
 // eventStream reads GET /v1/events frame by frame.
 type eventStream struct {
@@ -56,6 +59,7 @@ func (s *stack) openEvents(query, lastID string) *eventStream {
 			switch line := sc.Text(); {
 			case line == "":
 				if f.id != "" {
+					f.at = time.Now()
 					e.frames <- f
 				}
 				f = sseFrame{}

@@ -405,3 +405,135 @@ func TestWebhookMessageDelivered(t *testing.T) {
 	}
 	rcv.check()
 }
+
+// From the modem's indication to the webhook receiver's 2xx, against the
+// instant simulator: the control API stores an SMS and the modem says
+// +CMTI; the api sweeps, commits the message and its event, and the
+// webhook worker posts it. Also the SSE stream's latency, and the api's
+// resident memory with 10 streams open.
+func TestBenchWebhookLatency(t *testing.T) {
+	benchOnly(t)
+	s := newStack(t, stackOpts{apiEnv: append(append([]string{}, inboxEnv...), webhookEnv...)})
+	rcv := newHookReceiver(t, "")
+	_, secret := s.createWebhook(rcv.url(), "sms.received")
+	rcv.setSecret(secret)
+	var streams []*eventStream
+	for range 10 {
+		streams = append(streams, s.openEvents("?types=sms.received", ""))
+	}
+	const n = 100
+	var hook, sse []time.Duration
+	for i := range n {
+		text := "latency " + strconv.Itoa(i)
+		t0 := time.Now()
+		s.deliver(control.IncomingSMS{From: "+436601234567", Text: text})
+		got := rcv.waitEvents(i+1, 10*time.Second)
+		if e := got[i]; e.Data.Message.Text != text {
+			t.Fatalf("event %d: %s", i, e.raw)
+		} else {
+			hook = append(hook, e.at.Sub(t0))
+		}
+		for _, st := range streams {
+			sse = append(sse, st.next(t, 1)[0].at.Sub(t0))
+		}
+	}
+	rcv.check()
+	r, h := rss(t, s.apiProc.cmd.Process.Pid)
+	t.Logf("indication → webhook receiver: p50 %v, p90 %v, p99 %v, max %v (%d SMS, one at a time)",
+		percentile(hook, .5), percentile(hook, .9), percentile(hook, .99), percentile(hook, 1), n)
+	t.Logf("indication → each of 10 SSE streams: p50 %v, p90 %v, p99 %v", percentile(sse, .5), percentile(sse, .9), percentile(sse, .99))
+	t.Logf("api with 10 streams open: VmRSS %s kB, VmHWM %s kB", r, h)
+}
+
+// 1,000 events/s into one webhook receiver and 10 SSE streams at once:
+// POST /v1/messages at 1,000/s for 5 s, each a message.queued event
+// committed with it. sendAt is a day ahead, so that the outbox's own
+// commits (five per part sent) do not compete for the store's writer: the
+// figure is the events' fan-out. It reports the rate accepted, the
+// latency from a request to the webhook's and the streams' receipt of
+// its event, the time they needed after the last 202, and the api's
+// resident memory.
+func TestBenchEventFanout(t *testing.T) {
+	benchOnly(t)
+	s := newStack(t, stackOpts{apiEnv: append(append([]string{"API_SSE_MAX_STREAMS=16"}, inboxEnv...), webhookEnv...)})
+	rcv := newHookReceiver(t, "")
+	_, secret := s.createWebhook(rcv.url())
+	rcv.setSecret(secret)
+	var streams []*eventStream
+	for range 10 {
+		streams = append(streams, s.openEvents("", ""))
+	}
+	const rate, secs, workers = 1000, 5, 32
+	total := rate * secs
+	sendAt := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	accepted := make([]time.Time, total) // when each request was sent, by message index
+	ids := make([]string, total)
+	var wg sync.WaitGroup
+	began := time.Now()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < total; i += workers {
+				time.Sleep(time.Until(began.Add(time.Duration(i) * time.Second / rate)))
+				accepted[i] = time.Now()
+				code, b := s.raw("POST", "http://"+s.api+"/v1/messages", userKey,
+					`{"to":"+436601234567","text":"fan-out `+strconv.Itoa(i)+`","sendAt":"`+sendAt+`"}`)
+				if code != http.StatusAccepted {
+					t.Errorf("POST /v1/messages: %d %s", code, b)
+					return
+				}
+				var m struct{ ID string }
+				_ = json.Unmarshal(b, &m)
+				ids[i] = m.ID
+			}
+		}()
+	}
+	wg.Wait()
+	acceptedIn := time.Since(began)
+	byID := map[string]int{}
+	for i, id := range ids {
+		byID[id] = i
+	}
+	queued := func(evs []hookEvent) int {
+		n := 0
+		for _, e := range evs {
+			if e.Type == "message.queued" {
+				n++
+			}
+		}
+		return n
+	}
+	s.waitFor("every message.queued at the webhook", 2*time.Minute, func() bool { return queued(rcv.events()) >= total })
+	hookDone := time.Since(began) - acceptedIn
+	var hook, sse []time.Duration
+	for _, e := range rcv.events() {
+		if i, ok := byID[e.Data.Message.ID]; ok && e.Type == "message.queued" {
+			hook = append(hook, e.at.Sub(accepted[i]))
+		}
+	}
+	for _, st := range streams {
+		for n := 0; n < total; {
+			f := st.next(t, 1)[0]
+			if f.event != "message.queued" {
+				continue
+			}
+			n++
+			var ev hookEvent
+			if err := json.Unmarshal([]byte(f.data), &ev); err == nil {
+				if i, ok := byID[ev.Data.Message.ID]; ok {
+					sse = append(sse, f.at.Sub(accepted[i]))
+				}
+			}
+		}
+	}
+	sseDone := time.Since(began) - acceptedIn
+	rcv.check()
+	r, h := rss(t, s.apiProc.cmd.Process.Pid)
+	t.Logf("%d messages accepted in %v: %.0f events/s", total, acceptedIn.Round(time.Millisecond), float64(total)/acceptedIn.Seconds())
+	t.Logf("request → webhook receiver: p50 %v, p99 %v; all received %v after the last 202",
+		percentile(hook, .5), percentile(hook, .99), hookDone.Round(time.Millisecond))
+	t.Logf("request → each of 10 SSE streams: p50 %v, p99 %v; all read by the test %v after the last 202",
+		percentile(sse, .5), percentile(sse, .99), sseDone.Round(time.Millisecond))
+	t.Logf("api: VmRSS %s kB, VmHWM %s kB", r, h)
+}
