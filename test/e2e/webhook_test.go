@@ -161,12 +161,6 @@ func (r *hookReceiver) setSecret(secret string) {
 	r.secret = secret
 }
 
-func (r *hookReceiver) setStatus(code int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.status = code
-}
-
 // holdNext makes the receiver hold the next request of type typ.
 func (r *hookReceiver) holdNext(typ string) (held <-chan hookEvent) {
 	r.mu.Lock()
@@ -271,9 +265,9 @@ func TestWebhookAndStreamSMSReceivedOncePerMessage(t *testing.T) {
 	s.deliver(control.IncomingSMS{From: "+436601234567", Text: "Hallo"})
 	s.deliver(control.IncomingSMS{From: "+436641234567", Text: long, Order: []int{3, 1, 2}})
 	s.deliver(control.IncomingSMS{From: "+436641234567", Text: long + "!", Ref16: true, Order: []int{2, 1, 3, 3}}) // a part twice
-	got := rcv.waitEvents(3, 20*time.Second)
+	rcv.waitEvents(3, 20*time.Second)
 	time.Sleep(800 * time.Millisecond) // more sweeps: nothing may come twice
-	got = rcv.events()
+	got := rcv.events()
 	if texts := receivedTexts(got); !slices.Equal(texts, []string{"Hallo", long, long + "!"}) || len(got) != 3 {
 		t.Fatalf("webhook: %d events %q", len(got), texts)
 	}
@@ -351,9 +345,9 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 	close(rcv.release)
 	s.deliver(control.IncomingSMS{From: "+436601234567", Text: "after the crash"})
 	want = append(want, "after the crash")
-	got := rcv.waitEvents(6, 20*time.Second)
+	rcv.waitEvents(6, 20*time.Second)
 	time.Sleep(500 * time.Millisecond)
-	got = rcv.events()
+	got := rcv.events()
 	if texts := receivedTexts(got); !slices.Equal(texts, want) {
 		t.Fatalf("received %q, want %q", texts, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -285,4 +286,38 @@ func TestEventRetentionKeepsWhatWebhooksNeed(t *testing.T) {
 	if e, err := s.AppendEvent(ctx, EventModemConnected, nil); err != nil || e.Seq != 7 {
 		t.Fatalf("%+v %v", e, err)
 	}
+}
+
+// Any pattern ValidEventPattern accepts selects exactly the types it
+// names (the SQL LIKE of a family escapes nothing it should not match);
+// anything else is refused before it reaches SQL.
+func FuzzEventPatterns(f *testing.F) {
+	for _, p := range []string{"*", "message.*", "sms.received", "modem.*", "m%.*", "message._ueued", "", "report.*"} {
+		f.Add(p)
+	}
+	s := openTest(f, newClock())
+	ctx := context.Background()
+	for _, typ := range EventTypes {
+		if _, err := s.AppendEvent(ctx, typ, nil); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if !ValidEventPattern(p) {
+			return
+		}
+		ev, err := s.Events(ctx, 0, []string{p}, MaxLimit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, typ := range EventTypes {
+			if p == "*" || typ == p || (strings.HasSuffix(p, ".*") && strings.HasPrefix(typ, strings.TrimSuffix(p, "*"))) {
+				want = append(want, typ)
+			}
+		}
+		if got := typesOf(ev); !slices.Equal(got, want) {
+			t.Fatalf("%q selects %v, want %v", p, got, want)
+		}
+	})
 }

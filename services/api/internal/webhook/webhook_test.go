@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -439,4 +440,22 @@ func TestBackoffBounds(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Verify never panics, and accepts exactly what Sign made.
+func FuzzVerify(f *testing.F) {
+	f.Add("secret-secret-secret", "v1=00", "1700000000", []byte(`{"id":"evt_1"}`))
+	f.Add("s", "v1=,v1=", "-1", []byte{})
+	f.Add("s", "", "99999999999999999999", []byte("x"))
+	now := time.Unix(1_700_000_000, 0)
+	f.Fuzz(func(t *testing.T, secret, sig, ts string, body []byte) {
+		_ = Verify(secret, sig, ts, body, now, DefaultTolerance)
+		good := Sign(secret, now.Unix(), body)
+		if err := Verify(secret, good, "1700000000", body, now, DefaultTolerance); err != nil {
+			t.Fatalf("a signature Sign made: %v", err)
+		}
+		if sig != good && !strings.Contains(sig, good) && Verify(secret, sig, "1700000000", body, now, DefaultTolerance) == nil {
+			t.Fatalf("%q verified, want %q", sig, good)
+		}
+	})
 }
