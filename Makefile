@@ -58,6 +58,10 @@ cross: ## CGO_ENABLED=0 builds of every binary for linux/arm (GOARM=7), linux/ar
 bench: ## benchmarks (figures, not pass/fail)
 	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+.PHONY: bench-relay
+bench-relay: ## the relay against ser2net and socat on the simulator: latency, CPU, throughput, memory (installs them)
+	./scripts/bench-relay
+
 clean: ## remove build output
 	rm -rf $(BIN) .run
 

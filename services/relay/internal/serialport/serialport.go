@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"go.bug.st/serial"
 )
@@ -140,6 +141,11 @@ func (p *port) Write(b []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// SetReadDeadline bounds the next reads, as on a network connection (for
+// tools and tests that read the device directly; the relay closes the port
+// to stop its reader instead).
+func (p *port) SetReadDeadline(t time.Time) error { return p.f.SetReadDeadline(t) }
 
 // Close closes both descriptors; a Read or Write in progress returns an
 // error wrapping fs.ErrClosed (os.File defers the close(2) until it is out).
