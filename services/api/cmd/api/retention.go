@@ -26,8 +26,9 @@ func retain(ctx context.Context, st *store.Store, horizon time.Duration, log *sl
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Error("retention failed; retried in a day", "err", err)
-		case err == nil && (res.Messages > 0 || res.Reports > 0):
-			log.Info("retention: deleted what finished before the horizon", "horizon", horizon, "messages", res.Messages, "reports", res.Reports)
+		case err == nil && (res.Messages > 0 || res.Reports > 0 || res.Events > 0):
+			log.Info("retention: deleted what finished before the horizon", "horizon", horizon, "messages", res.Messages, "reports", res.Reports,
+				"events", res.Events)
 		}
 		select {
 		case <-ctx.Done():
