@@ -88,14 +88,21 @@ func (s *server) eventStream(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	c.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	log := s.Log
+	// A client that stops reading (its TCP window full) would block the
+	// writer for ever: each flush must reach the socket within stall, or
+	// the connection's write deadline ends the stream.
+	conn := c.Context().Conn()
+	stall := max(2*keepAlive, time.Second)
 	// The writer runs after the handler returned, in fasthttp's goroutine:
 	// it must not touch c. A write or flush error means the client left.
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer func() {
+			_ = conn.SetWriteDeadline(time.Time{}) // the connection may serve another request
 			s.streams.Add(-1)
 			s.streamsChanged()
 		}()
-		if err := streamEvents(stop, st, w, after, types, keepAlive); err != nil && stop.Err() == nil {
+		deadline := func() { _ = conn.SetWriteDeadline(time.Now().Add(stall)) }
+		if err := streamEvents(stop, st, w, after, types, keepAlive, deadline); err != nil && stop.Err() == nil {
 			log.Debug("event stream ended", "err", err)
 		}
 	})
@@ -111,11 +118,14 @@ func (s *server) streamsChanged() {
 // streamEvents writes the events after seq after, then follows the log
 // until stop ends or a write fails. It re-reads the store by seq on every
 // wake-up, so an append is never skipped and never sent twice.
-func streamEvents(stop context.Context, st EventStore, w *bufio.Writer, after int64, types []string, keepAlive time.Duration) error {
+// beforeFlush is called before every flush (it renews the connection's
+// write deadline).
+func streamEvents(stop context.Context, st EventStore, w *bufio.Writer, after int64, types []string, keepAlive time.Duration, beforeFlush func()) error {
 	// retry: the reconnect delay an EventSource uses.
 	if _, err := w.WriteString("retry: 2000\n: stream of events after " + strconv.FormatInt(after, 10) + "\n\n"); err != nil {
 		return err
 	}
+	beforeFlush()
 	if err := w.Flush(); err != nil {
 		return err
 	}
@@ -126,6 +136,9 @@ func streamEvents(stop context.Context, st EventStore, w *bufio.Writer, after in
 		evs, err := st.Events(stop, after, types, streamBatch)
 		if err != nil {
 			return err
+		}
+		if len(evs) > 0 {
+			beforeFlush() // the batch may fill the buffer and flush on its own
 		}
 		for i := range evs {
 			e := &evs[i]
@@ -141,6 +154,7 @@ func streamEvents(stop context.Context, st EventStore, w *bufio.Writer, after in
 			after = e.Seq
 		}
 		if len(evs) > 0 {
+			beforeFlush()
 			if err := w.Flush(); err != nil {
 				return err
 			}
@@ -154,6 +168,7 @@ func streamEvents(stop context.Context, st EventStore, w *bufio.Writer, after in
 		case <-changed:
 		case <-ka.C:
 			w.WriteString(": keep-alive\n\n")
+			beforeFlush()
 			if err := w.Flush(); err != nil {
 				return err
 			}

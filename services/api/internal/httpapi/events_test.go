@@ -341,3 +341,35 @@ func TestWebhookEndpoints(t *testing.T) {
 		t.Fatalf("%d reloads", r.reloads.Load())
 	}
 }
+
+// A client that stops reading (its socket buffers full) is dropped after
+// the stall time, and its stream freed.
+func TestEventStreamStalledClientIsDropped(t *testing.T) {
+	r := newEventRig(t, 2)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(r.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4096)
+	}
+	if _, err := conn.Write([]byte("GET /v1/events?after=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + userKey + "\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the stream", func() bool { return r.streams.Load() == 1 })
+	big := map[string]string{"pad": strings.Repeat("x", 64<<10)}
+	for range 300 { // ~20 MB: more than the socket buffers hold
+		if _, err := r.st.AppendEvent(context.Background(), store.EventModemRegistration, big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// KeepAlive 20 ms: the stall time is its floor, 1 s.
+	deadline := time.Now().Add(10 * time.Second)
+	for r.streams.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a client that reads nothing still holds its stream after 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
