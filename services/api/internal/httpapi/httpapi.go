@@ -139,6 +139,11 @@ func New(d Deps) *fiber.App {
 	app.Get("/info/selected-character-set", user, s.origInfo("+CSCS?"))
 	app.Get("/info/selectable-character-sets", user, s.origInfo("+CSCS=?"))
 	app.Post("/custom-command", admin, s.origCustom)
+
+	// The web console at / (package console).
+	if err := s.consoleRoutes(app, user); err != nil {
+		panic("httpapi: the embedded console: " + err.Error()) // the binary's own files
+	}
 	return app
 }
 
@@ -174,6 +179,7 @@ func (s *server) auth(need apikeys.Role) fiber.Handler {
 		case role < need:
 			return &Error{Status: fiber.StatusForbidden, Code: "forbidden", Message: "this endpoint needs an admin key"}
 		}
+		c.Locals(roleKey, role)
 		return c.Next()
 	}
 }

@@ -1,0 +1,593 @@
+// The SIM modem console. Plain DOM, no framework, no build step. Every text
+// that comes from the network is put into the page with textContent (no
+// HTML parsing sink anywhere), and the api key lives in sessionStorage and is sent as a
+// bearer header only.
+"use strict";
+
+const KEY = "sma-key";
+const $ = (id) => document.getElementById(id);
+
+// el builds an element; children are nodes or strings (as text nodes).
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+function fmtTime(s) {
+  if (!s) return "";
+  const d = new Date(s);
+  return isNaN(d) ? String(s) : d.toLocaleString();
+}
+
+// ---- the api
+
+class APIError extends Error {
+  constructor(status, body) {
+    super((body && body.error) || "HTTP " + status);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+const state = { key: null, role: null, page: "status", stream: null, timers: [] };
+
+async function api(method, path, body, headers) {
+  const h = Object.assign({ Authorization: "Bearer " + state.key }, headers || {});
+  if (body !== undefined) h["Content-Type"] = "application/json";
+  const r = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
+  const text = await r.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = { error: text }; }
+  if (r.status === 401 && state.key) signOut("The api key was refused (401). Sign in again.");
+  if (!r.ok) throw new APIError(r.status, data);
+  return data;
+}
+
+// ---- the event stream: fetch + a stream reader (EventSource cannot send
+// an Authorization header), parsed as text/event-stream, resumed with
+// Last-Event-ID after a reconnect.
+
+class EventStream {
+  constructor(onEvent, onState) {
+    this.onEvent = onEvent;
+    this.onState = onState;
+    this.lastId = null;
+    this.retry = 2000;
+    this.ctrl = null;
+    this.stopped = false;
+    this.connectedOnce = null;
+  }
+  start() {
+    this.connected = new Promise((resolve) => { this.connectedOnce = resolve; });
+    this.loop();
+    return this.connected;
+  }
+  stop() {
+    this.stopped = true;
+    if (this.ctrl) this.ctrl.abort();
+  }
+  async loop() {
+    while (!this.stopped) {
+      try {
+        await this.once();
+      } catch (e) {
+        if (this.stopped) return;
+        if (e instanceof APIError && e.status === 401) { signOut("The api key was refused (401)."); return; }
+      }
+      if (this.stopped) return;
+      this.onState(false);
+      await new Promise((r) => setTimeout(r, this.retry));
+    }
+  }
+  async once() {
+    this.ctrl = new AbortController();
+    const headers = { Authorization: "Bearer " + state.key, Accept: "text/event-stream" };
+    if (this.lastId !== null) headers["Last-Event-ID"] = this.lastId;
+    const r = await fetch("/v1/events", { headers, signal: this.ctrl.signal, cache: "no-store" });
+    if (!r.ok) throw new APIError(r.status, null);
+    this.onState(true);
+    const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    let ev = { id: null, type: "message", data: [] };
+    let first = true;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      if (first) { first = false; this.connectedOnce(); }
+      buf += value;
+      let nl;
+      while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + (buf.startsWith("\r\n", nl) ? 2 : 1));
+        if (line === "") {
+          if (ev.id !== null) this.lastId = ev.id;
+          if (ev.data.length) this.dispatch(ev.type, ev.data.join("\n"));
+          ev = { id: null, type: "message", data: [] };
+          continue;
+        }
+        if (line.startsWith(":")) continue;
+        const i = line.indexOf(":");
+        const field = i < 0 ? line : line.slice(0, i);
+        let val = i < 0 ? "" : line.slice(i + 1);
+        if (val.startsWith(" ")) val = val.slice(1);
+        if (field === "data") ev.data.push(val);
+        else if (field === "event") ev.type = val;
+        else if (field === "id" && !val.includes("\0")) ev.id = val;
+        else if (field === "retry" && /^\d+$/.test(val)) this.retry = Number(val);
+      }
+    }
+  }
+  dispatch(type, data) {
+    let body;
+    try { body = JSON.parse(data); } catch { return; }
+    try { this.onEvent(type, body); } catch (e) { console.error("event handler", type, e); }
+  }
+}
+
+// later runs fn once after ms, however often it is asked for meanwhile.
+function later(fn, ms) {
+  let t = null;
+  const f = () => {
+    if (t) return;
+    t = setTimeout(() => { t = null; fn(); }, ms);
+  };
+  state.timers.push(() => { clearTimeout(t); t = null; });
+  return f;
+}
+
+// ---- sign-in
+
+async function signIn(key) {
+  state.key = key;
+  let who;
+  try {
+    who = await api("GET", "/v1/whoami");
+  } catch (e) {
+    state.key = null;
+    throw e;
+  }
+  sessionStorage.setItem(KEY, key);
+  state.role = who.role;
+  $("role").textContent = who.role;
+  document.querySelectorAll(".admin-only").forEach((n) => { n.hidden = who.role !== "admin"; });
+  $("nav").hidden = false;
+  $("session").hidden = false;
+  state.stream = new EventStream(onEvent, (on) => {
+    $("live").textContent = on ? "live" : "reconnecting…";
+    $("live").classList.toggle("on", on);
+  });
+  // Load the pages once the stream is open: no event between the two is lost.
+  const ready = state.stream.start();
+  await Promise.race([ready, new Promise((r) => setTimeout(r, 3000))]);
+  refreshStatus();
+  loadInbox();
+  loadOutbox();
+  show(location.hash.slice(1) || "status");
+}
+
+function signOut(msg) {
+  sessionStorage.removeItem(KEY);
+  state.key = null;
+  state.role = null;
+  if (state.stream) state.stream.stop();
+  state.stream = null;
+  state.timers.forEach((c) => c());
+  $("nav").hidden = true;
+  $("session").hidden = true;
+  $("signin-error").textContent = msg || "";
+  show("signin");
+}
+
+$("signin").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const key = $("key").value.trim();
+  $("signin-error").textContent = "";
+  try {
+    await signIn(key);
+    $("key").value = "";
+  } catch (err) {
+    $("signin-error").textContent = err.status === 401 ? "Refused: unknown api key." : "Sign-in failed: " + err.message;
+  }
+});
+$("signout").addEventListener("click", () => signOut(""));
+
+// ---- pages
+
+const pages = ["signin", "status", "inbox", "outbox", "send", "ussd", "at"];
+
+function show(page) {
+  if (!state.key) page = "signin";
+  if (!pages.includes(page) || (page === "at" && state.role !== "admin")) page = "status";
+  state.page = page;
+  for (const p of pages) $("page-" + p).hidden = p !== page;
+  document.querySelectorAll("nav button").forEach((b) => {
+    if (b.dataset.page === page) b.setAttribute("aria-current", "page");
+    else b.removeAttribute("aria-current");
+  });
+  if (page !== "signin" && location.hash !== "#" + page) history.replaceState(null, "", "#" + page);
+  if (page === "status") sampleSignal();
+  if (page === "inbox") renderThread();
+}
+
+document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.page)));
+window.addEventListener("hashchange", () => show(location.hash.slice(1)));
+
+// ---- events
+
+function onEvent(type, ev) {
+  if (type === "sms.received") loadInboxSoon();
+  else if (type.startsWith("message.")) loadOutboxSoon();
+  else if (type.startsWith("modem.")) refreshStatus();
+}
+
+// ---- status
+
+const signal = []; // {t, dbm} since the page opened
+const maxSamples = 180;
+
+async function refreshStatus() {
+  let s;
+  try {
+    s = await api("GET", "/v1/modem/status");
+  } catch (e) {
+    setBanner("Status unavailable: " + e.message, false);
+    return;
+  }
+  renderStatus(s);
+}
+
+function setBanner(text, ok) {
+  const b = $("status-banner");
+  b.textContent = text;
+  b.className = "banner " + (ok ? "ok" : "bad");
+}
+
+function dl(id, rows) {
+  const d = $(id);
+  d.replaceChildren();
+  for (const [k, v] of rows) {
+    if (v === undefined || v === null || v === "") continue;
+    d.append(el("dt", null, k), el("dd", null, v));
+  }
+}
+
+function renderStatus(s) {
+  const st = s.status || {};
+  const id = s.identity || {};
+  if (!s.reachable) setBanner("Modem not reachable: " + (s.reason || "unknown reason"), false);
+  else if (!s.ready) setBanner("Not ready: " + (s.notReady || []).join("; "), false);
+  else setBanner("Ready: messages are being sent and received." + ((st.warnings || []).length ? " Warnings: " + st.warnings.join("; ") : ""), !(st.warnings || []).length);
+  const sig = st.signal || {};
+  const known = typeof sig.rssiDbm === "number" && s.reachable;
+  $("sig-bars").textContent = known ? "▮".repeat(sig.bars || 0) + "▯".repeat(4 - (sig.bars || 0)) : "";
+  $("sig-dbm").textContent = known ? sig.rssiDbm + " dBm" : "unknown";
+  if (known) {
+    const t = s.updatedAt ? Date.parse(s.updatedAt) : Date.now();
+    if (!signal.length || signal[signal.length - 1].t !== t) {
+      signal.push({ t, dbm: sig.rssiDbm });
+      if (signal.length > maxSamples) signal.shift();
+    }
+  }
+  drawChart();
+  dl("st-network", [
+    ["Registration", st.registration],
+    ["Operator", st.operator],
+    ["Access", st.accessTechnology],
+    ["CSQ", sig.csq !== undefined ? sig.csq + (sig.ber !== undefined ? " (BER " + sig.ber + ")" : "") : ""],
+  ]);
+  const sto = st.storage || {};
+  dl("st-sim", [
+    ["SIM", st.sim],
+    ["Radio", st.radio],
+    ["SMS store", sto.memory ? sto.memory + " " + sto.used + " / " + sto.total : ""],
+    ["Updated", fmtTime(s.updatedAt)],
+  ]);
+  const relay = s.relay || {};
+  dl("st-relay", [
+    ["Session", relay.ready ? "ready" : "down"],
+    ["Reason", relay.reason],
+    ["Api ready", s.ready ? "yes" : "no"],
+  ]);
+  dl("st-identity", [
+    ["Manufacturer", id.manufacturer],
+    ["Model", id.model],
+    ["Firmware", id.firmware],
+    ["IMEI", id.imei],
+    ["IMSI", id.imsi],
+    ["ICCID", id.iccid],
+    ["Number", id.subscriberNumber],
+  ]);
+}
+
+const svgNS = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(svgNS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// drawChart draws the signal samples: -113 dBm (CSQ 0) to -51 dBm (CSQ 31).
+function drawChart() {
+  const c = $("sig-chart");
+  const W = 300, H = 90, L = 28, lo = -113, hi = -51;
+  const y = (dbm) => (H - 4) - ((Math.max(lo, Math.min(hi, dbm)) - lo) / (hi - lo)) * (H - 8);
+  const kids = [
+    svg("line", { class: "axis", x1: L, y1: y(hi), x2: W, y2: y(hi) }),
+    svg("line", { class: "axis", x1: L, y1: y(-83), x2: W, y2: y(-83) }),
+    svg("line", { class: "axis", x1: L, y1: y(lo), x2: W, y2: y(lo) }),
+    svg("text", { x: 0, y: y(hi) + 3 }, "-51"),
+    svg("text", { x: 0, y: y(-83) + 3 }, "-83"),
+    svg("text", { x: 0, y: y(lo) }, "-113"),
+  ];
+  if (signal.length) {
+    const t0 = signal[0].t, t1 = signal[signal.length - 1].t;
+    const x = (t) => (t1 === t0 ? W - 3 : L + 3 + ((t - t0) / (t1 - t0)) * (W - L - 6));
+    const pts = signal.map((s) => x(s.t).toFixed(1) + "," + y(s.dbm).toFixed(1)).join(" ");
+    kids.push(svg("polyline", { class: "line", points: pts }));
+    const last = signal[signal.length - 1];
+    kids.push(svg("circle", { class: "dot", cx: x(last.t), cy: y(last.dbm), r: 3 }));
+  }
+  c.replaceChildren(...kids);
+  $("sig-caption").textContent = signal.length + " sample" + (signal.length === 1 ? "" : "s") + " since this page opened";
+}
+
+// Signal strength is not an event (it changes with every poll): while the
+// status page is on screen the console reads the api's snapshot (memory,
+// no modem traffic) every 10 s to draw its history.
+let signalTimer = null;
+function sampleSignal() {
+  if (signalTimer) return;
+  const tick = () => {
+    signalTimer = null;
+    if (!state.key || state.page !== "status") return;
+    if (!document.hidden) refreshStatus();
+    signalTimer = setTimeout(tick, 10000);
+  };
+  refreshStatus();
+  signalTimer = setTimeout(tick, 10000);
+}
+
+// ---- inbox
+
+let inbox = [];
+let selected = null;
+
+async function loadInbox() {
+  try {
+    const r = await api("GET", "/v1/inbox?limit=200");
+    inbox = r.messages || [];
+  } catch (e) {
+    $("conversations").replaceChildren(el("li", { class: "error" }, "Inbox unavailable: " + e.message));
+    return;
+  }
+  renderInbox();
+}
+const loadInboxSoon = later(loadInbox, 150);
+
+function conversations() {
+  const by = new Map();
+  for (const m of inbox) { // newest first
+    if (!by.has(m.from)) by.set(m.from, []);
+    by.get(m.from).push(m);
+  }
+  return by;
+}
+
+function smsText(m) {
+  if (m.text !== undefined && m.text !== "") return m.text;
+  if (m.dataHex) return "(8-bit data) " + m.dataHex;
+  return m.state === "undecodable" ? "(undecodable: " + (m.reason || "kept raw") + ")" : "";
+}
+
+function renderInbox() {
+  const by = conversations();
+  const unread = inbox.filter((m) => !m.read).length;
+  $("unread").textContent = String(unread);
+  $("unread").hidden = unread === 0;
+  const list = $("conversations");
+  list.replaceChildren();
+  if (!by.size) list.append(el("li", { class: "muted conv" }, "No messages yet."));
+  for (const [from, msgs] of by) {
+    const n = msgs.filter((m) => !m.read).length;
+    const b = el("button", { type: "button", class: "conv" + (n ? " unread" : ""), "aria-current": from === selected ? "true" : false, "data-from": from },
+      el("span", { class: "who" }, el("span", null, from), n ? el("span", { class: "badge", title: n + " unread" }, String(n)) : null),
+      el("span", { class: "last" }, smsText(msgs[0])));
+    b.addEventListener("click", () => { selected = from; renderInbox(); openThread(from); });
+    list.append(el("li", null, b));
+  }
+  renderThread();
+}
+
+function renderThread() {
+  const t = $("thread");
+  const msgs = conversations().get(selected);
+  if (!selected || !msgs) {
+    t.replaceChildren(el("p", { class: "muted" }, inbox.length ? "Choose a conversation." : ""));
+    return;
+  }
+  t.replaceChildren(el("h3", null, selected));
+  for (const m of msgs.slice().reverse()) {
+    const meta = el("p", { class: "meta" },
+      el("time", { datetime: m.receivedAt }, fmtTime(m.scTime || m.receivedAt)),
+      m.partCount > 1 ? el("span", { class: "chip" }, m.partCount + " parts") : null,
+      m.class0 ? el("span", { class: "chip" }, "flash") : null,
+      !m.read ? el("span", { class: "chip state-sending" }, "unread") : null,
+      m.incomplete ? el("span", { class: "chip state-incomplete" }, "incomplete: part" + ((m.missingParts || []).length > 1 ? "s " : " ") + (m.missingParts || []).join(", ") + " missing") : null,
+      m.state === "undecodable" ? el("span", { class: "chip state-undecodable" }, "undecodable") : null,
+      el("button", { type: "button", class: "secondary", onclick: () => deleteInbox(m.id) }, "Delete"));
+    t.append(el("article", { class: "sms" + (m.read ? "" : " unread"), "data-id": m.id }, el("p", { class: "text" }, smsText(m)), meta));
+  }
+}
+
+// openThread marks the conversation's unread messages read (GET of one
+// message marks it read).
+async function openThread(from) {
+  const unread = (conversations().get(from) || []).filter((m) => !m.read);
+  for (const m of unread) {
+    try { await api("GET", "/v1/inbox/" + encodeURIComponent(m.id)); m.read = true; } catch { /* shown as unread still */ }
+  }
+  if (unread.length) renderInbox();
+}
+
+async function deleteInbox(id) {
+  if (!confirm("Delete this message?")) return;
+  try {
+    await api("DELETE", "/v1/inbox/" + encodeURIComponent(id));
+  } catch (e) {
+    alert("Delete failed: " + e.message);
+  }
+  loadInbox();
+}
+
+// ---- sent messages
+
+async function loadOutbox() {
+  let r;
+  try {
+    r = await api("GET", "/v1/messages?direction=out&limit=100");
+  } catch (e) {
+    $("outbox").replaceChildren(el("li", { class: "error" }, "Sent messages unavailable: " + e.message));
+    return;
+  }
+  const list = $("outbox");
+  list.replaceChildren();
+  if (!r.messages.length) list.append(el("li", { class: "muted" }, "Nothing sent yet."));
+  for (const m of r.messages) {
+    const parts = el("p", { class: "meta" }, ...(m.parts || []).map((p) =>
+      el("span", { class: "chip state-" + p.state, title: p.error || (p.status !== undefined ? "TP-ST " + p.status : "") },
+        "part " + p.seq + ": " + p.state + (p.reference !== undefined ? " (MR " + p.reference + ")" : ""))));
+    list.append(el("li", { "data-id": m.id, "data-state": m.state },
+      el("div", { class: "head" },
+        el("strong", null, m.to),
+        el("span", { class: "state state-" + m.state }, m.state)),
+      el("p", { class: "sms-text text" }, m.text || m.dataHex || ""),
+      m.reason ? el("p", { class: "error small" }, m.reason) : null,
+      parts,
+      el("p", { class: "meta muted small" }, fmtTime(m.createdAt),
+        m.statusReport ? " · delivery reports" : "",
+        m.state === "queued" ? el("button", { type: "button", class: "secondary", onclick: () => cancel(m.id) }, "Cancel") : null)));
+  }
+}
+const loadOutboxSoon = later(loadOutbox, 150);
+
+async function cancel(id) {
+  try { await api("DELETE", "/v1/messages/" + encodeURIComponent(id)); } catch (e) { alert("Cancel failed: " + e.message); }
+  loadOutbox();
+}
+
+// ---- send
+
+let sendKey = newKey();
+function newKey() {
+  const b = new Uint8Array(12);
+  crypto.getRandomValues(b);
+  return "console-" + Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+const names = { gsm7: "GSM 7-bit", ucs2: "UCS-2" };
+let previewSeq = 0;
+async function preview() {
+  const text = $("send-text").value;
+  const seq = ++previewSeq;
+  const p = $("send-preview");
+  let r;
+  try {
+    r = await api("POST", "/v1/messages/preview", { text });
+  } catch (e) {
+    if (seq === previewSeq) { p.textContent = "Preview unavailable: " + e.message; p.className = "preview bad"; }
+    return;
+  }
+  if (seq !== previewSeq) return;
+  const unit = r.encoding === "gsm7" ? "characters" : "UTF-16 units";
+  let s = (names[r.encoding] || r.encoding) + " · " + r.parts + " part" + (r.parts === 1 ? "" : "s") + " · " + r.unitsLeft + " " + unit + " left in this part";
+  if (r.forcingUcs2 && r.forcingUcs2.length) s += " · UCS-2 because of " + r.forcingUcs2.join(" ");
+  if (r.tooLong) s += " · too long: at most " + r.maxParts + " parts";
+  p.textContent = s;
+  p.className = "preview" + (r.tooLong ? " bad" : "");
+  p.dataset.encoding = r.encoding;
+  p.dataset.parts = String(r.parts);
+}
+const previewSoon = later(preview, 120);
+$("send-text").addEventListener("input", () => { sendKey = newKey(); previewSoon(); });
+$("send-to").addEventListener("input", () => { sendKey = newKey(); });
+
+$("send").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const out = $("send-result");
+  const btn = $("send-button");
+  btn.disabled = true;
+  out.className = "";
+  out.textContent = "Sending…";
+  try {
+    // The idempotency key makes a repeated click or a retry after a lost
+    // answer the same message: it is sent once.
+    const m = await api("POST", "/v1/messages", {
+      to: $("send-to").value, text: $("send-text").value,
+      statusReport: $("send-report").checked, flash: $("send-flash").checked,
+    }, { "Idempotency-Key": sendKey });
+    out.textContent = "Accepted (" + m.partCount + " part" + (m.partCount === 1 ? "" : "s") + "): " + m.id;
+    $("send-text").value = "";
+    sendKey = newKey();
+    preview();
+    loadOutbox();
+    show("outbox");
+  } catch (err) {
+    out.className = "error";
+    const f = (err.body.fields || []).map((x) => x.field + ": " + x.message).join("; ");
+    out.textContent = "Not sent: " + (f || err.message);
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+// ---- USSD and AT
+
+$("ussd").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const out = $("ussd-result");
+  out.textContent = "Waiting for the network…";
+  try {
+    const r = await api("POST", "/v1/ussd", { code: $("ussd-code").value.trim() });
+    out.textContent = (r.text || "") + "\n\n(" + r.statusText + ")";
+  } catch (err) {
+    out.textContent = "Error: " + err.message;
+  }
+});
+
+$("at").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const out = $("at-result");
+  out.textContent = "…";
+  let r;
+  try {
+    r = await api("POST", "/v1/at", { command: $("at-command").value.trim() });
+  } catch (err) {
+    if (!err.body.transcript) { out.textContent = "Error: " + err.message; return; }
+    r = err.body;
+  }
+  const lines = [];
+  for (const x of r.transcript || []) {
+    lines.push("> " + x.command, ...(x.response || []), x.final);
+    if (x.restoredSettings) lines.push("(the api's settings were restored)");
+  }
+  out.textContent = lines.join("\n");
+});
+
+// ---- start
+
+(async () => {
+  const key = sessionStorage.getItem(KEY);
+  if (!key) { show("signin"); return; }
+  try { await signIn(key); } catch (e) { signOut(e.status === 401 ? "The stored api key was refused." : "Sign-in failed: " + e.message); }
+})();
