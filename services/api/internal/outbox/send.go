@@ -23,7 +23,7 @@ func (w *Worker) job(ctx context.Context, e modemops.AT) result {
 		return result{err: fmt.Errorf("outbox: %w", err)}
 	}
 	mem := &memory{e: e, commandTimeout: at.Timeout(w.cfg.CommandTimeout), smsTimeout: at.Timeout(w.cfg.SMSTimeout),
-		bodyTimeout: at.BodyTimeout(w.cfg.SMSTimeout), record: func(modemops.Exchange) {}}
+		bodyTimeout: at.BodyTimeout(w.cfg.CommandTimeout), record: func(modemops.Exchange) {}}
 	if w.needReconcile() {
 		if err := w.reconcileMemory(ctx, mem, modemID); err != nil {
 			return result{err: fmt.Errorf("outbox: reconciling the modem's memory: %w", err)}

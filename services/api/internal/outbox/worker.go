@@ -31,8 +31,8 @@ type Config struct {
 	// Pacing is the least time between two submissions (AT+CMSS), as the
 	// original kept SMS bodies apart.
 	Pacing         time.Duration
-	CommandTimeout time.Duration // AT+CMGW's command, AT+CMGR, AT+CMGL, AT+CMGD
-	SMSTimeout     time.Duration // AT+CMGW's body, AT+CMSS (the network's answer)
+	CommandTimeout time.Duration // AT+CMGW (command and body: a local write), AT+CMGR, AT+CMGL, AT+CMGD
+	SMSTimeout     time.Duration // AT+CMSS (the network's answer)
 	// RetryMin and RetryMax bound the backoff after a transient failure
 	// (doubling, with ±25 % jitter); RetryMaxAge is how long after it was
 	// accepted (or its sendAt) a message is retried: a transient failure

@@ -83,21 +83,32 @@ func (p *Poller) Run(ctx context.Context) {
 	t := time.NewTicker(p.interval)
 	defer t.Stop()
 	for {
-		p.poll(ctx)
+		var retry <-chan time.Time
+		if p.poll(ctx) { // skipped, the queue was busy: try again soon, not an interval later
+			retry = time.After(busyRetry)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-p.kick:
+		case <-retry:
 		}
 	}
 }
+
+// busyRetry is how soon a poll skipped for a busy queue is tried again:
+// after a (re)connect the outbox and the inbox run their jobs at once, and
+// readiness needs a poll.
+const busyRetry = 250 * time.Millisecond
 
 // Poll refreshes the snapshot once, now, unless the queue is busy (Run
 // does this every interval and on Refresh).
 func (p *Poller) Poll(ctx context.Context) { p.poll(ctx) }
 
-func (p *Poller) poll(ctx context.Context) {
+// poll refreshes the snapshot; it reports whether it was skipped because
+// the queue was busy.
+func (p *Poller) poll(ctx context.Context) (busy bool) {
 	needID := p.needID.Swap(false)
 	var id modemops.Identity
 	var st modemops.Status
@@ -117,7 +128,7 @@ func (p *Poller) poll(ctx context.Context) {
 		if needID {
 			p.needID.Store(true)
 		}
-		return
+		return true
 	}
 	old := p.snap.Load()
 	n := *old
@@ -135,6 +146,7 @@ func (p *Poller) poll(ctx context.Context) {
 	n.Status, n.Reachable, n.Reason, n.UpdatedAt = st, true, "", time.Now().UTC()
 	n.Polls++
 	p.store(old, &n)
+	return false
 }
 
 // NotReady lists why a send would not be attempted now, as far as the
