@@ -96,7 +96,7 @@ func TestRelayRestart(t *testing.T) {
 	for _, want := range []string{
 		"\nmodem_up 1\n", "\nsimmodem_api_relay_connected 1\n", "\nsimmodem_api_relay_reconnects_total 1\n",
 		`simmodem_api_relay_disconnects_total{reason="relay_shutting_down"} 1`, "\nmodem_signal_rssi_dbm -73\n",
-		`simmodem_api_at_commands_total{command="+CMGS",result="ok"} 1`, "simmodem_api_sms_parts_sent_total 1",
+		`simmodem_api_at_commands_total{command="+CMSS",result="ok"} 1`, "simmodem_api_sms_parts_sent_total 1",
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)
