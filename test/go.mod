@@ -3,6 +3,8 @@ module github.com/sim-modem-api/sim-modem-api/test
 go 1.25.0
 
 require (
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
 	github.com/sim-modem-api/sim-modem-api/modem v0.0.0
 	github.com/sim-modem-api/sim-modem-api/simulator v0.0.0
 	go.bug.st/serial v1.8.0
@@ -11,6 +13,7 @@ require (
 
 require (
 	github.com/creack/pty v1.1.24 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	golang.org/x/sys v0.43.0 // indirect
 )
 

@@ -57,6 +57,56 @@ async function api(method, path, body, headers) {
 // an Authorization header), parsed as text/event-stream, resumed with
 // Last-Event-ID after a reconnect.
 
+// SSEParser parses text/event-stream as the HTML standard says, from
+// chunks split anywhere (also between CR and LF): push returns the events
+// the chunk completed, {id, type, data}; id is null when the event set
+// none (the last one stays in force), data null for an event without
+// data lines (it only moves the id). retry is the last retry: field.
+class SSEParser {
+  constructor() {
+    this.buf = "";
+    this.retry = null;
+    this.reset();
+  }
+  reset() {
+    this.id = null;
+    this.type = "";
+    this.data = null;
+  }
+  push(chunk) {
+    this.buf += chunk;
+    const out = [];
+    for (;;) {
+      const m = /\r\n|\r|\n/.exec(this.buf);
+      if (!m) break;
+      // A CR at the very end may be the first half of CRLF: wait.
+      if (m[0] === "\r" && m.index === this.buf.length - 1) break;
+      const line = this.buf.slice(0, m.index);
+      this.buf = this.buf.slice(m.index + m[0].length);
+      this.line(line, out);
+    }
+    return out;
+  }
+  line(line, out) {
+    if (line === "") {
+      if (this.data !== null || this.id !== null) {
+        out.push({ id: this.id, type: this.type || "message", data: this.data });
+      }
+      this.reset();
+      return;
+    }
+    if (line.startsWith(":")) return;
+    const i = line.indexOf(":");
+    const field = i < 0 ? line : line.slice(0, i);
+    let val = i < 0 ? "" : line.slice(i + 1);
+    if (val.startsWith(" ")) val = val.slice(1);
+    if (field === "data") this.data = this.data === null ? val : this.data + "\n" + val;
+    else if (field === "event") this.type = val;
+    else if (field === "id" && !val.includes("\0")) this.id = val;
+    else if (field === "retry" && /^\d+$/.test(val)) this.retry = Number(val);
+  }
+}
+
 class EventStream {
   constructor(onEvent, onState) {
     this.onEvent = onEvent;
@@ -97,34 +147,17 @@ class EventStream {
     if (!r.ok) throw new APIError(r.status, null);
     this.onState(true);
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = "";
-    let ev = { id: null, type: "message", data: [] };
+    const parser = new SSEParser();
     let first = true;
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
       if (first) { first = false; this.connectedOnce(); }
-      buf += value;
-      let nl;
-      while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + (buf.startsWith("\r\n", nl) ? 2 : 1));
-        if (line === "") {
-          if (ev.id !== null) this.lastId = ev.id;
-          if (ev.data.length) this.dispatch(ev.type, ev.data.join("\n"));
-          ev = { id: null, type: "message", data: [] };
-          continue;
-        }
-        if (line.startsWith(":")) continue;
-        const i = line.indexOf(":");
-        const field = i < 0 ? line : line.slice(0, i);
-        let val = i < 0 ? "" : line.slice(i + 1);
-        if (val.startsWith(" ")) val = val.slice(1);
-        if (field === "data") ev.data.push(val);
-        else if (field === "event") ev.type = val;
-        else if (field === "id" && !val.includes("\0")) ev.id = val;
-        else if (field === "retry" && /^\d+$/.test(val)) this.retry = Number(val);
+      for (const ev of parser.push(value)) {
+        if (ev.id !== null) this.lastId = ev.id;
+        if (ev.data !== null) this.dispatch(ev.type, ev.data);
       }
+      if (parser.retry !== null) this.retry = parser.retry;
     }
   }
   dispatch(type, data) {
@@ -170,6 +203,7 @@ async function signIn(key) {
   const ready = state.stream.start();
   await Promise.race([ready, new Promise((r) => setTimeout(r, 3000))]);
   refreshStatus();
+  sampleSignal();
   loadInbox();
   loadOutbox();
   show(location.hash.slice(1) || "status");
@@ -215,7 +249,6 @@ function show(page) {
     else b.removeAttribute("aria-current");
   });
   if (page !== "signin" && location.hash !== "#" + page) history.replaceState(null, "", "#" + page);
-  if (page === "status") sampleSignal();
   if (page === "inbox") renderThread();
 }
 
@@ -226,7 +259,7 @@ window.addEventListener("hashchange", () => show(location.hash.slice(1)));
 
 function onEvent(type, ev) {
   if (type === "sms.received") loadInboxSoon();
-  else if (type.startsWith("message.")) loadOutboxSoon();
+  else if (type.startsWith("message.")) outboxEvent(ev.data && ev.data.message && ev.data.message.id);
   else if (type.startsWith("modem.")) refreshStatus();
 }
 
@@ -283,7 +316,7 @@ function renderStatus(s) {
     ["Registration", st.registration],
     ["Operator", st.operator],
     ["Access", st.accessTechnology],
-    ["CSQ", sig.csq !== undefined ? sig.csq + (sig.ber !== undefined ? " (BER " + sig.ber + ")" : "") : ""],
+    ["CSQ", typeof sig.csq === "number" ? sig.csq + (typeof sig.ber === "number" ? " (BER class " + sig.ber + ")" : "") : ""],
   ]);
   const sto = st.storage || {};
   dl("st-sim", [
@@ -342,19 +375,20 @@ function drawChart() {
   $("sig-caption").textContent = signal.length + " sample" + (signal.length === 1 ? "" : "s") + " since this page opened";
 }
 
-// Signal strength is not an event (it changes with every poll): while the
-// status page is on screen the console reads the api's snapshot (memory,
-// no modem traffic) every 10 s to draw its history.
+// Signal strength is no event (it changes with every poll of the modem,
+// and the event log keeps what users act on): while the console is open
+// and visible it reads the api's status snapshot (served from memory, no
+// modem traffic) every 10 s to draw the history. Everything else arrives
+// over the event stream.
 let signalTimer = null;
 function sampleSignal() {
   if (signalTimer) return;
   const tick = () => {
     signalTimer = null;
-    if (!state.key || state.page !== "status") return;
+    if (!state.key) return;
     if (!document.hidden) refreshStatus();
     signalTimer = setTimeout(tick, 10000);
   };
-  refreshStatus();
   signalTimer = setTimeout(tick, 10000);
 }
 
@@ -452,6 +486,11 @@ async function deleteInbox(id) {
 
 // ---- sent messages
 
+// The listing has no parts; the newest messages' parts come from
+// GET /v1/messages/{id}, and every message.* event re-reads its message.
+let outbox = [];
+const detailed = 20;
+
 async function loadOutbox() {
   let r;
   try {
@@ -460,10 +499,33 @@ async function loadOutbox() {
     $("outbox").replaceChildren(el("li", { class: "error" }, "Sent messages unavailable: " + e.message));
     return;
   }
+  outbox = r.messages || [];
+  renderOutbox();
+  const full = await Promise.all(outbox.slice(0, detailed).map((m) =>
+    api("GET", "/v1/messages/" + encodeURIComponent(m.id)).catch(() => null)));
+  for (const m of full) if (m) mergeOutbox(m);
+  renderOutbox();
+}
+
+function mergeOutbox(m) {
+  const i = outbox.findIndex((x) => x.id === m.id);
+  if (i >= 0) outbox[i] = m;
+  else outbox.unshift(m);
+}
+
+async function outboxEvent(id) {
+  if (!id) { loadOutbox(); return; }
+  try {
+    mergeOutbox(await api("GET", "/v1/messages/" + encodeURIComponent(id)));
+  } catch { return; }
+  renderOutbox();
+}
+
+function renderOutbox() {
   const list = $("outbox");
   list.replaceChildren();
-  if (!r.messages.length) list.append(el("li", { class: "muted" }, "Nothing sent yet."));
-  for (const m of r.messages) {
+  if (!outbox.length) list.append(el("li", { class: "muted" }, "Nothing sent yet."));
+  for (const m of outbox) {
     const parts = el("p", { class: "meta" }, ...(m.parts || []).map((p) =>
       el("span", { class: "chip state-" + p.state, title: p.error || (p.status !== undefined ? "TP-ST " + p.status : "") },
         "part " + p.seq + ": " + p.state + (p.reference !== undefined ? " (MR " + p.reference + ")" : ""))));
@@ -471,15 +533,15 @@ async function loadOutbox() {
       el("div", { class: "head" },
         el("strong", null, m.to),
         el("span", { class: "state state-" + m.state }, m.state)),
-      el("p", { class: "sms-text text" }, m.text || m.dataHex || ""),
+      el("p", { class: "text" }, m.text || m.dataHex || ""),
       m.reason ? el("p", { class: "error small" }, m.reason) : null,
       parts,
       el("p", { class: "meta muted small" }, fmtTime(m.createdAt),
+        m.partCount > 1 ? " · " + m.partCount + " parts" : "",
         m.statusReport ? " · delivery reports" : "",
         m.state === "queued" ? el("button", { type: "button", class: "secondary", onclick: () => cancel(m.id) }, "Cancel") : null)));
   }
 }
-const loadOutboxSoon = later(loadOutbox, 150);
 
 async function cancel(id) {
   try { await api("DELETE", "/v1/messages/" + encodeURIComponent(id)); } catch (e) { alert("Cancel failed: " + e.message); }
