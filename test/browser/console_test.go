@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // browser is one headless Chromium; each page is a tab.
@@ -184,10 +185,9 @@ func (b *browser) shot(ctx context.Context, name string) string {
 
 func signIn(t *testing.T, ctx context.Context, key string) {
 	t.Helper()
-	do(t, ctx, "sign in",
+	do(t, ctx, "sign in (with the keyboard: the key, then Enter)",
 		chromedp.WaitVisible(chromedp.ID("key")),
-		chromedp.SendKeys(chromedp.ID("key"), key),
-		chromedp.Click(chromedp.CSS(`#signin button[type="submit"]`)),
+		chromedp.SendKeys(chromedp.ID("key"), key+kb.Enter),
 	)
 }
 
@@ -243,7 +243,11 @@ func TestConsole(t *testing.T) {
 	eval[any](t, ctx, `window.__sameDocument = true`)
 
 	// An SMS arrives while the inbox is on screen: it appears, unread.
-	do(t, ctx, "open the inbox", chromedp.Click(chromedp.CSS(`nav [data-page="inbox"]`)))
+	do(t, ctx, "open the inbox with the keyboard", chromedp.SendKeys(chromedp.CSS(`nav [data-page="inbox"]`), kb.Enter))
+	waitFor(t, ctx, "the inbox", `!document.getElementById("page-inbox").hidden`)
+	if o := eval[string](t, ctx, `document.activeElement.matches(":focus-visible") ? getComputedStyle(document.activeElement).outlineStyle : "not focus-visible"`); o != "solid" {
+		t.Errorf("the button focused with the keyboard shows no focus outline: %s", o)
+	}
 	s.sim("POST", "/sms", `{"from":"+436601112223","text":"Hello from the network, live"}`, nil)
 	waitFor(t, ctx, "the new SMS in the inbox", `document.getElementById("conversations").textContent.includes("Hello from the network, live")
 		&& document.querySelector("#conversations .conv.unread") !== null && document.getElementById("unread").textContent === "1"`)
