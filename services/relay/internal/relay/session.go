@@ -20,6 +20,7 @@ import (
 type session struct {
 	r     *Relay
 	conn  net.Conn
+	raw   rawConn // conn, read and written with raw system calls
 	addr  string
 	strip *sentinel.Stripper
 	lines linehold.Holder // owned by the receive loop, then by runSession
@@ -40,7 +41,7 @@ func newSession(r *Relay, conn net.Conn, addr string) *session {
 	if err != nil {
 		panic(err) // Config.setDefaults guarantees a sentinel
 	}
-	return &session{r: r, conn: conn, addr: addr, strip: st, wake: make(chan struct{}, 1)}
+	return &session{r: r, conn: conn, raw: newRawConn(conn), addr: addr, strip: st, wake: make(chan struct{}, 1)}
 }
 
 // send passes the device's bytes on to the client. When nothing is queued
@@ -58,7 +59,7 @@ func (s *session) send(p []byte) bool {
 	if len(s.out) == 0 && !s.busy {
 		s.busy = true
 		s.mu.Unlock()
-		n, err := writeNow(s.conn, p)
+		n, err := s.raw.WriteNow(p)
 		s.mu.Lock()
 		s.busy = false
 		if err != nil {
@@ -182,7 +183,7 @@ func (s *session) sendLoop() {
 			// Under s.mu, so that an abort's deadline is not overwritten.
 			_ = s.conn.SetWriteDeadline(time.Now().Add(s.r.cfg.WriteTimeout))
 			s.mu.Unlock()
-			_, err := s.conn.Write(batch)
+			_, err := s.raw.Write(batch)
 			s.mu.Lock()
 			s.busy = false
 			if cap(batch) <= s.r.cfg.MaxPending {
@@ -226,7 +227,7 @@ func (s *session) receiveLoop() {
 			}
 			deadlineSet = deadline
 		}
-		n, err := s.conn.Read(buf)
+		n, err := s.raw.Read(buf)
 		if n > 0 {
 			var beats int
 			out, beats = s.strip.Strip(out[:0], buf[:n])

@@ -15,10 +15,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"go.bug.st/serial"
+
+	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/rawfd"
 )
 
 // Port is an open serial device. Read blocks until the device sends bytes,
@@ -112,34 +115,55 @@ func (d *Device) Open() (Port, string, error) {
 		}
 		return nil, "", fmt.Errorf("open %s at %d baud: %w", path, d.Baud, err)
 	}
-	return &port{f: f, conf: conf}, path, nil
+	rc, err := f.SyscallConn()
+	if err != nil {
+		conf.Close()
+		f.Close()
+		return nil, "", fmt.Errorf("open %s: raw descriptor: %w", path, err)
+	}
+	return &port{f: f, rc: rc, conf: conf}, path, nil
 }
 
-// port reads and writes f through the runtime poller; conf keeps the
-// line's configuration and exclusive access while the port is open.
+// port reads and writes f through the runtime poller, with raw system
+// calls (package rawfd); conf keeps the line's configuration and
+// exclusive access while the port is open.
 type port struct {
-	f    *os.File
-	conf serial.Port
-	once sync.Once
-	err  error // of the first Close
+	f      *os.File
+	rc     syscall.RawConn // f's
+	conf   serial.Port
+	closed atomic.Bool
+	once   sync.Once
+	err    error // of the first Close
 }
 
+// Read waits in the poller until the device sends bytes, fails or the
+// port is closed (then the error wraps fs.ErrClosed).
 func (p *port) Read(b []byte) (int, error) {
-	n, err := p.f.Read(b)
+	n, err := rawfd.Read(p.rc, b)
 	if err != nil {
-		return n, fmt.Errorf("serial read: %w", err)
+		return n, p.ioError("read", err)
 	}
 	return n, nil
 }
 
-// Write writes all of b; os.File already retries short writes and waits
-// in the poller while the device's buffer is full.
+// Write writes all of b, waiting in the poller while the device's buffer
+// is full.
 func (p *port) Write(b []byte) (int, error) {
-	n, err := p.f.Write(b)
+	n, err := rawfd.Write(p.rc, b)
 	if err != nil {
-		return n, fmt.Errorf("serial write: %w", err)
+		return n, p.ioError("write", err)
 	}
 	return n, nil
+}
+
+// ioError wraps err with its operation; once the port is closed it wraps
+// fs.ErrClosed, as os.File does (its raw I/O reports the closing poller's
+// own error instead).
+func (p *port) ioError(op string, err error) error {
+	if p.closed.Load() && !errors.Is(err, fs.ErrClosed) {
+		return fmt.Errorf("serial %s: %w (%v)", op, fs.ErrClosed, err)
+	}
+	return fmt.Errorf("serial %s: %w", op, err)
 }
 
 // SetReadDeadline bounds the next reads, as on a network connection (for
@@ -151,6 +175,7 @@ func (p *port) SetReadDeadline(t time.Time) error { return p.f.SetReadDeadline(t
 // error wrapping fs.ErrClosed (os.File defers the close(2) until it is out).
 func (p *port) Close() error {
 	p.once.Do(func() {
+		p.closed.Store(true)
 		ferr := p.f.Close()
 		cerr := p.conf.Close()
 		if err := errors.Join(ferr, cerr); err != nil {
