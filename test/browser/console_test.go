@@ -4,6 +4,7 @@ package browser
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/sim-modem-api/sim-modem-api/modem/pdu"
 )
 
 // browser is one headless Chromium; each page is a tab.
@@ -267,6 +269,25 @@ func TestConsole(t *testing.T) {
 	// Opening the conversation marked it read (in the api too).
 	waitFor(t, ctx, "the conversation read", `document.querySelector('#conversations button[data-from="+436609998887"]').classList.contains("unread") === false`)
 	b.shot(ctx, "inbox")
+
+	// A concatenated SMS whose second part never comes: after
+	// API_INBOX_INCOMPLETE_AFTER it arrives marked incomplete.
+	from, _ := pdu.ParseAddress("+436605554443")
+	_, uds, err := pdu.SplitText(strings.Repeat("Part of a long message. ", 18), 0x42, false)
+	if err != nil || len(uds) != 3 {
+		t.Fatalf("split: %d parts, %v", len(uds), err)
+	}
+	for _, i := range []int{0, 2} {
+		tp, err := (&pdu.Deliver{Originator: from, DCS: pdu.NewDCS(pdu.AlphabetGSM7, -1), Timestamp: time.Now(), UD: uds[i]}).Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.sim("POST", "/sms", `{"pdu":"00`+hex.EncodeToString(tp)+`"}`, nil)
+	}
+	waitFor(t, ctx, "the incomplete SMS", `document.querySelector('#conversations button[data-from="+436605554443"]') !== null`)
+	do(t, ctx, "open it", chromedp.Click(chromedp.CSS(`#conversations button[data-from="+436605554443"]`)))
+	waitFor(t, ctx, "the incomplete mark", `document.getElementById("thread").textContent.includes("incomplete: part 2 missing")`)
+	b.shot(ctx, "inbox-incomplete")
 
 	// The api restarts while the page stays open; an SMS arrives while it
 	// is down. The stream reconnects with Last-Event-ID and gets the

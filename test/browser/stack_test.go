@@ -172,7 +172,7 @@ func newStack(t *testing.T) *stack {
 	s.apiEnv = []string{
 		"API_LISTEN=" + s.api, "API_METRICS_LISTEN=off", "API_RELAY_ADDR=" + relayAddr, "API_DATA_DIR=" + filepath.Join(dir, "data"),
 		"API_SMS_PACING=0", "API_POLL_INTERVAL=300ms", "API_RECONNECT_MIN=20ms", "API_RECONNECT_MAX=300ms",
-		"API_DEFAULT_COUNTRY=43", "API_INBOX_SWEEP=2s", "API_KEYS=" + userKey, "API_ADMIN_KEYS=" + adminKey,
+		"API_DEFAULT_COUNTRY=43", "API_INBOX_SWEEP=1s", "API_INBOX_INCOMPLETE_AFTER=2s", "API_KEYS=" + userKey, "API_ADMIN_KEYS=" + adminKey,
 	}
 	s.apiProc = start(t, dir, "api", s.apiEnv)
 	s.waitReady()
