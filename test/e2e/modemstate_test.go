@@ -3,9 +3,9 @@
 package e2e
 
 import (
-	"slices"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
