@@ -172,22 +172,15 @@ func tpduLength(partHex string) (int, error) {
 	return len(tpdu), nil
 }
 
-// modemAnswered reports whether err is the modem's own answer (a final
-// result code other than OK, or no prompt) as opposed to a lost or
+// modemAnswered reports whether err is the modem's own answer (at.Answered:
+// ERROR, +CME ERROR, +CMS ERROR; or no prompt) as opposed to a lost or
 // timed-out exchange whose effect is unknown.
-func modemAnswered(err error) bool {
-	var cme *at.CMEError
-	var cms *at.CMSError
-	return errors.Is(err, at.ErrError) || errors.Is(err, at.ErrPrompt) || errors.As(err, &cme) || errors.As(err, &cms)
-}
+func modemAnswered(err error) bool { return at.Answered(err) || errors.Is(err, at.ErrPrompt) }
 
-// cmsCode returns the +CMS ERROR code of err, or -1.
-func cmsCode(err error) int {
-	var cms *at.CMSError
-	if errors.As(err, &cms) {
-		return cms.Code
-	}
-	return -1
+// isCMS reports whether err is +CMS ERROR: code.
+func isCMS(err error, code int) bool {
+	c, ok := at.CMSCode(err)
+	return ok && c == code
 }
 
 // memory runs the message-memory commands on one engine and records
@@ -256,7 +249,7 @@ func (m *memory) submit(ctx context.Context, idx int) (int, error) {
 // empty (+CMS ERROR: 321).
 func (m *memory) read(ctx context.Context, idx int) (s stored, found bool, err error) {
 	r, err := m.run(ctx, "+CMGR="+strconv.Itoa(idx), m.commandTimeout)
-	if cmsCode(err) == 321 {
+	if isCMS(err, 321) {
 		return stored{}, false, nil
 	}
 	if err != nil {
@@ -283,7 +276,7 @@ func (m *memory) list(ctx context.Context, stat int) ([]stored, error) {
 // (+CMS ERROR: 321) counts as deleted.
 func (m *memory) remove(ctx context.Context, idx int) error {
 	_, err := m.run(ctx, "+CMGD="+strconv.Itoa(idx), m.commandTimeout)
-	if cmsCode(err) == 321 {
+	if isCMS(err, 321) {
 		return nil
 	}
 	return err

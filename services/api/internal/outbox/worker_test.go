@@ -78,7 +78,7 @@ func TestPermanentFailureIsNotRetried(t *testing.T) {
 	if got.State != store.StateFailed || !strings.Contains(got.Reason, "330") || got.Parts[0].Attempts != 1 {
 		t.Fatalf("%s %q attempts %d", got.State, got.Reason, got.Parts[0].Attempts)
 	}
-	if o, _ := w.Wait(context.Background(), m.ID); cmsCode(o.Cause) != 330 {
+	if o, _ := w.Wait(context.Background(), m.ID); !isCMS(o.Cause, 330) {
 		t.Fatalf("cause %v", o.Cause)
 	}
 	mu.Lock()
