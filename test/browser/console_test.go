@@ -32,6 +32,7 @@ type browser struct {
 	mu      sync.Mutex
 	faults  []string // script exceptions, console errors, CSP violations
 	streams []string // the Last-Event-ID of every GET /v1/events ("" none)
+	reads   int      // GET /v1/modem/status requests: the page must not poll
 }
 
 // streamRequests returns the Last-Event-ID headers of the event stream
@@ -103,6 +104,11 @@ func (b *browser) tab() context.Context {
 				}
 			}
 		case *network.EventRequestWillBeSent:
+			if strings.HasSuffix(ev.Request.URL, "/v1/modem/status") {
+				b.mu.Lock()
+				b.reads++
+				b.mu.Unlock()
+			}
 			if strings.HasSuffix(ev.Request.URL, "/v1/events") {
 				id, _ := ev.Request.Headers["Last-Event-ID"].(string)
 				b.mu.Lock()
@@ -366,16 +372,26 @@ func TestConsole(t *testing.T) {
 	waitFor(t, ctx, "the AT answer", `/\+CSQ: \d+,\d+\nOK$/.test(document.getElementById("at-result").textContent)`)
 	b.shot(ctx, "at")
 
-	// The signal's history: registration changes are events (the page
-	// reads the status at once), with the signal changed together.
+	// The signal's history: the stream's live modem.status at every poll
+	// of the api (the signal alone changes no stored event), and no
+	// polling by the page.
 	do(t, ctx, "open the status", chromedp.Click(chromedp.CSS(`nav [data-page="status"]`)))
-	for i, n := range []struct{ rssi, reg int }{{14, 5}, {22, 1}, {9, 5}, {19, 1}, {25, 5}, {21, 1}} {
+	b.mu.Lock()
+	readsBefore := b.reads
+	b.mu.Unlock()
+	for i, n := range []struct{ rssi, reg int }{{14, 1}, {22, 1}, {9, 1}, {19, 5}, {25, 5}, {21, 1}} {
 		s.sim("PUT", "/network", `{"rssi":`+strconv.Itoa(n.rssi)+`,"reg":`+strconv.Itoa(n.reg)+`}`, nil)
 		dbm := -113 + 2*n.rssi
 		waitFor(t, ctx, "signal sample "+strconv.Itoa(i), `document.getElementById("sig-dbm").textContent === "`+strconv.Itoa(dbm)+` dBm"`)
 	}
 	if n := eval[int](t, ctx, `document.querySelector("#sig-chart polyline").getAttribute("points").split(" ").length`); n < 6 {
 		t.Errorf("the signal chart has %d points; want at least 6", n)
+	}
+	b.mu.Lock()
+	polled := b.reads - readsBefore
+	b.mu.Unlock()
+	if polled != 0 {
+		t.Errorf("the page read GET /v1/modem/status %d times while following the signal; want none (live modem.status)", polled)
 	}
 	statusShot := b.shot(ctx, "status")
 

@@ -193,7 +193,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		Sentinel: cfg.Sentinel, OriginalStatusReport: cfg.StatusReportOnSMS,
 		Inbox: st,
 		Store: st, Outbox: out,
-		Events: st, WebhooksChanged: hooks.Reload, MaxStreams: cfg.SSEMaxStreams, KeepAlive: cfg.SSEKeepAlive, StreamStop: streams,
+		Events: st, WebhooksChanged: hooks.Reload, MaxStreams: cfg.SSEMaxStreams, KeepAlive: cfg.SSEKeepAlive, StreamStop: streams, SnapshotChanged: pl.Changed,
 		OnStreams: func(n int) { evm.Streams.Set(float64(n)) },
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -36,14 +36,22 @@ func (s *server) eventStream(c *fiber.Ctx) error {
 		return err
 	}
 	var types []string
+	stored, live := true, s.SnapshotChanged != nil
 	if v, ok := q["types"]; ok {
+		stored, live = false, false
 		for _, t := range strings.Split(v, ",") {
 			t = strings.TrimSpace(t)
+			if t == EventModemStatus || t == "modem.*" || t == "*" {
+				live = s.SnapshotChanged != nil
+				if t == EventModemStatus {
+					continue
+				}
+			}
 			if !store.ValidEventPattern(t) {
 				return queryError("types", strconvQuote(t)+" is no event type; want types like "+strings.Join(store.EventTypes[:3], ", ")+
-					", families like message.*, or *")
+					", families like message.*, "+EventModemStatus+", or *")
 			}
-			types = append(types, t)
+			types, stored = append(types, t), true
 		}
 	}
 	after := int64(-1)
@@ -102,7 +110,11 @@ func (s *server) eventStream(c *fiber.Ctx) error {
 			s.streamsChanged()
 		}()
 		deadline := func() { _ = conn.SetWriteDeadline(time.Now().Add(stall)) }
-		if err := streamEvents(stop, st, w, after, types, keepAlive, deadline); err != nil && stop.Err() == nil {
+		src := eventSource{st: st, stored: stored, after: after, types: types}
+		if live {
+			src.status, src.statusChanged = s.statusJSON, s.SnapshotChanged
+		}
+		if err := streamEvents(stop, src, w, keepAlive, deadline); err != nil && stop.Err() == nil {
 			log.Debug("event stream ended", "err", err)
 		}
 	})
@@ -115,15 +127,46 @@ func (s *server) streamsChanged() {
 	}
 }
 
-// streamEvents writes the events after seq after, then follows the log
+// EventModemStatus is the event stream's live view of the modem's status:
+// its data is what GET /v1/modem/status answers, sent when the stream
+// opens and on every refresh of the status snapshot (every poll). It is
+// not stored and has no id (a resumed stream gets the current status
+// anew), and webhooks do not receive it: the stored modem.* events report
+// the changes users act on.
+const EventModemStatus = "modem.status"
+
+// eventSource is what one stream sends: the stored events after seq
+// after (if stored) matching types, and, if status is set, the live
+// modem.status.
+type eventSource struct {
+	st            EventStore
+	stored        bool
+	after         int64
+	types         []string
+	status        func() []byte          // the status JSON; nil: no modem.status
+	statusChanged func() <-chan struct{} // closed on the next status refresh
+}
+
+// streamEvents writes src's events, then follows the log (and the status)
 // until stop ends or a write fails. It re-reads the store by seq on every
 // wake-up, so an append is never skipped and never sent twice.
 // beforeFlush is called before every flush (it renews the connection's
 // write deadline).
-func streamEvents(stop context.Context, st EventStore, w *bufio.Writer, after int64, types []string, keepAlive time.Duration, beforeFlush func()) error {
+func streamEvents(stop context.Context, src eventSource, w *bufio.Writer, keepAlive time.Duration, beforeFlush func()) error {
+	after := src.after
 	// retry: the reconnect delay an EventSource uses.
 	if _, err := w.WriteString("retry: 2000\n: stream of events after " + strconv.FormatInt(after, 10) + "\n\n"); err != nil {
 		return err
+	}
+	var statusCh <-chan struct{}
+	writeStatus := func() {
+		statusCh = src.statusChanged() // before reading: no refresh is missed
+		w.WriteString("event: " + EventModemStatus + "\ndata: ")
+		w.Write(src.status())
+		w.WriteString("\n\n")
+	}
+	if src.status != nil {
+		writeStatus()
 	}
 	beforeFlush()
 	if err := w.Flush(); err != nil {
@@ -132,40 +175,49 @@ func streamEvents(stop context.Context, st EventStore, w *bufio.Writer, after in
 	ka := time.NewTicker(keepAlive)
 	defer ka.Stop()
 	for {
-		changed := st.EventsChanged() // before reading: no append is missed
-		evs, err := st.Events(stop, after, types, streamBatch)
-		if err != nil {
-			return err
-		}
-		if len(evs) > 0 {
-			beforeFlush() // the batch may fill the buffer and flush on its own
-		}
-		for i := range evs {
-			e := &evs[i]
-			w.WriteString("id: ")
-			w.WriteString(strconv.FormatInt(e.Seq, 10))
-			w.WriteString("\nevent: ")
-			w.WriteString(e.Type)
-			w.WriteString("\ndata: ")
-			w.Write(e.Body()) // JSON on one line
-			if _, err := w.WriteString("\n\n"); err != nil {
+		var changed <-chan struct{} // nil: waits for ever
+		if src.stored {
+			changed = src.st.EventsChanged() // before reading: no append is missed
+			evs, err := src.st.Events(stop, after, src.types, streamBatch)
+			if err != nil {
 				return err
 			}
-			after = e.Seq
-		}
-		if len(evs) > 0 {
-			beforeFlush()
-			if err := w.Flush(); err != nil {
-				return err
+			if len(evs) > 0 {
+				beforeFlush() // the batch may fill the buffer and flush on its own
 			}
-			if len(evs) == streamBatch {
-				continue
+			for i := range evs {
+				e := &evs[i]
+				w.WriteString("id: ")
+				w.WriteString(strconv.FormatInt(e.Seq, 10))
+				w.WriteString("\nevent: ")
+				w.WriteString(e.Type)
+				w.WriteString("\ndata: ")
+				w.Write(e.Body()) // JSON on one line
+				if _, err := w.WriteString("\n\n"); err != nil {
+					return err
+				}
+				after = e.Seq
+			}
+			if len(evs) > 0 {
+				beforeFlush()
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				if len(evs) == streamBatch {
+					continue
+				}
 			}
 		}
 		select {
 		case <-stop.Done():
 			return stop.Err()
 		case <-changed:
+		case <-statusCh:
+			writeStatus()
+			beforeFlush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
 		case <-ka.C:
 			w.WriteString(": keep-alive\n\n")
 			beforeFlush()

@@ -63,6 +63,9 @@ type Deps struct {
 	// StreamStop ends every event stream when it is done (at shutdown:
 	// the server waits for open connections). nil: never.
 	StreamStop context.Context
+	// SnapshotChanged is closed when the status snapshot is next refreshed
+	// (poller.Changed): the event stream's live modem.status; nil: none.
+	SnapshotChanged func() <-chan struct{}
 	// OnStreams is called with the number of open event streams when it
 	// changes (a metric).
 	OnStreams func(n int)

@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
 )
@@ -43,9 +46,27 @@ type StatusResponse struct {
 	} `json:"relay"`
 }
 
-func (s *server) status(c *fiber.Ctx) error {
+func (s *server) status(c *fiber.Ctx) error { return c.JSON(s.statusResponse()) }
+
+// statusResponse is the answer of GET /v1/modem/status.
+func (s *server) statusResponse() StatusResponse {
 	r := StatusResponse{Snapshot: s.Snapshot()}
 	r.Ready, r.NotReady = s.readiness(r.Snapshot)
 	r.Relay.Ready, r.Relay.Reason = s.Ready()
-	return c.JSON(r)
+	return r
+}
+
+// statusJSON is the event stream's modem.status data: {"type", "time",
+// "data": the answer of GET /v1/modem/status}.
+func (s *server) statusJSON() []byte {
+	b, err := json.Marshal(struct {
+		Type string         `json:"type"`
+		Time string         `json:"time"`
+		Data StatusResponse `json:"data"`
+	}{EventModemStatus, time.Now().UTC().Format(time.RFC3339Nano), s.statusResponse()})
+	if err != nil { // plain data: cannot happen
+		s.Log.Error("modem.status: encoding the status", "err", err)
+		return []byte(`{"type":"` + EventModemStatus + `"}`)
+	}
+	return b
 }

@@ -87,3 +87,32 @@ func TestNotReady(t *testing.T) {
 	b.Close()
 	wg.Wait()
 }
+
+// Changed fires on the next stored snapshot, once per channel.
+func TestChangedFiresOnTheNextSnapshot(t *testing.T) {
+	p := New(nil, nil, time.Hour)
+	ch := p.Changed()
+	if ch2 := p.Changed(); ch2 != ch {
+		t.Fatal("two calls before a change gave two channels")
+	}
+	select {
+	case <-ch:
+		t.Fatal("fired before any change")
+	default:
+	}
+	p.Unreachable("test")
+	select {
+	case <-ch:
+	default:
+		t.Fatal("did not fire on Unreachable")
+	}
+	if p.Snapshot().Reason != "test" {
+		t.Fatalf("snapshot after the change: %+v", p.Snapshot())
+	}
+	next := p.Changed()
+	select {
+	case <-next:
+		t.Fatal("the new channel fired before the next change")
+	default:
+	}
+}

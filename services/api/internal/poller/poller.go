@@ -8,6 +8,7 @@ package poller
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,13 +28,15 @@ type Snapshot struct {
 
 // Poller refreshes the snapshot.
 type Poller struct {
-	sched    *scheduler.Scheduler[modemops.AT]
-	ops      *modemops.Ops
-	interval time.Duration
-	snap     atomic.Pointer[Snapshot]
-	needID   atomic.Bool
-	kick     chan struct{}
-	onChange func(old, new *Snapshot)
+	sched     *scheduler.Scheduler[modemops.AT]
+	ops       *modemops.Ops
+	interval  time.Duration
+	snap      atomic.Pointer[Snapshot]
+	needID    atomic.Bool
+	kick      chan struct{}
+	onChange  func(old, new *Snapshot)
+	changedMu sync.Mutex
+	changed   chan struct{} // closed by the next store; nil until Changed asks
 }
 
 // New returns a poller; Run starts it.
@@ -52,12 +55,31 @@ func (p *Poller) Snapshot() *Snapshot { return p.snap.Load() }
 // goroutine that stored it. Set it before Run.
 func (p *Poller) OnChange(f func(old, new *Snapshot)) { p.onChange = f }
 
-// store publishes n and tells OnChange.
+// store publishes n, wakes the waiters of Changed and tells OnChange.
 func (p *Poller) store(old, n *Snapshot) {
 	p.snap.Store(n)
+	p.changedMu.Lock()
+	if p.changed != nil {
+		close(p.changed)
+		p.changed = nil
+	}
+	p.changedMu.Unlock()
 	if p.onChange != nil {
 		p.onChange(old, n)
 	}
+}
+
+// Changed returns a channel that is closed when the next snapshot is
+// stored (every poll, or Unreachable): read Snapshot after it fires, then
+// ask for a new channel. For live views of the status (the event stream's
+// modem.status), which must not poll.
+func (p *Poller) Changed() <-chan struct{} {
+	p.changedMu.Lock()
+	defer p.changedMu.Unlock()
+	if p.changed == nil {
+		p.changed = make(chan struct{})
+	}
+	return p.changed
 }
 
 // Refresh asks for a refresh now, with the identity re-read (after a

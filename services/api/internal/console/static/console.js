@@ -203,7 +203,6 @@ async function signIn(key) {
   const ready = state.stream.start();
   await Promise.race([ready, new Promise((r) => setTimeout(r, 3000))]);
   refreshStatus();
-  sampleSignal();
   loadInbox();
   loadOutbox();
   show(location.hash.slice(1) || "status");
@@ -260,7 +259,8 @@ window.addEventListener("hashchange", () => show(location.hash.slice(1)));
 function onEvent(type, ev) {
   if (type === "sms.received") loadInboxSoon();
   else if (type.startsWith("message.")) outboxEvent(ev.data && ev.data.message && ev.data.message.id);
-  else if (type.startsWith("modem.")) refreshStatus();
+  else if (type === "modem.status") { if (ev.data) renderStatus(ev.data); }
+  // the stored modem.* events are followed by a fresh modem.status
 }
 
 // ---- status
@@ -375,22 +375,9 @@ function drawChart() {
   $("sig-caption").textContent = signal.length + " sample" + (signal.length === 1 ? "" : "s") + " since this page opened";
 }
 
-// Signal strength is no event (it changes with every poll of the modem,
-// and the event log keeps what users act on): while the console is open
-// and visible it reads the api's status snapshot (served from memory, no
-// modem traffic) every 10 s to draw the history. Everything else arrives
-// over the event stream.
-let signalTimer = null;
-function sampleSignal() {
-  if (signalTimer) return;
-  const tick = () => {
-    signalTimer = null;
-    if (!state.key) return;
-    if (!document.hidden) refreshStatus();
-    signalTimer = setTimeout(tick, 10000);
-  };
-  signalTimer = setTimeout(tick, 10000);
-}
+// The signal's history comes from the stream's live modem.status events:
+// the api sends the status when the stream opens and on every refresh of
+// its snapshot (every poll of the modem), so the page never polls.
 
 // ---- inbox
 
