@@ -1,8 +1,9 @@
 // Package serialport opens the modem's AT port: it resolves the configured
 // device (a path, a symlink or a glob), configures it raw 8N1 through
 // go.bug.st/serial, and reads and writes it through Go's runtime poller
-// (an *os.File on a non-blocking descriptor of the same device), so that a
-// reader waiting for the modem costs no thread and no polling.
+// (an *os.File on a non-blocking descriptor of the same device, read and
+// written with raw system calls, package rawfd), so that a reader waiting
+// for the modem costs no thread and no polling.
 package serialport
 
 import (
