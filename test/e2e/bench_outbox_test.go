@@ -113,7 +113,7 @@ func TestBenchOutboxAcceptAndMemory(t *testing.T) {
 	}
 	t.Logf("filled to %d messages in %v", seq.Load(), time.Since(began).Round(time.Millisecond))
 	r, h := rss(t, pid)
-	t.Logf("api with %d messages, idle: VmRSS %s kB, VmHWM %s kB", seq.Load(), r, h)
+	t.Logf("api with %d messages, idle: VmRSS %s kB, VmHWM %s kB (%s)", seq.Load(), r, h, rssSplit(t, pid))
 	// List queries: first pages, filtered pages, walking with the cursor.
 	lat = nil
 	end = time.Now().Add(dur)
@@ -137,8 +137,8 @@ func TestBenchOutboxAcceptAndMemory(t *testing.T) {
 	}
 	wg.Wait()
 	r, h = rss(t, pid)
-	t.Logf("list queries with 100k messages, 4 clients, %v: %d pages, p50 %v p99 %v; api VmRSS %s kB, VmHWM %s kB",
-		dur, len(lat), percentile(lat, .5).Round(time.Microsecond), percentile(lat, .99).Round(time.Microsecond), r, h)
+	t.Logf("list queries with 100k messages, 4 clients, %v: %d pages, p50 %v p99 %v; api VmRSS %s kB, VmHWM %s kB (%s)",
+		dur, len(lat), percentile(lat, .5).Round(time.Microsecond), percentile(lat, .99).Round(time.Microsecond), r, h, rssSplit(t, pid))
 	var m struct{ Messages []outMsg }
 	s.call("GET", "/v1/messages?limit=1", userKey, "", &m)
 	if len(m.Messages) != 1 {

@@ -40,6 +40,23 @@ func rss(t *testing.T, pid int) (rssKB, hwmKB string) {
 	return
 }
 
+// rssSplit is the process's resident memory split as /proc shows it:
+// anonymous (heap, stacks, SQLite's page caches), file-backed (the
+// executable's pages in use) and shared memory.
+func rssSplit(t *testing.T, pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 {
+			v[strings.TrimSuffix(f[0], ":")] = f[1]
+		}
+	}
+	return fmt.Sprintf("RssAnon %s kB, RssFile %s kB, RssShmem %s kB", v["RssAnon"], v["RssFile"], v["RssShmem"])
+}
+
 func percentile(d []time.Duration, p float64) time.Duration {
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 	return d[int(float64(len(d)-1)*p)]

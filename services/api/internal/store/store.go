@@ -119,7 +119,12 @@ func open(ctx context.Context, path string, opts Options, target int) (*Store, e
 		w.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", path+"?_query_only=1&_foreign_keys=1&_busy_timeout="+busy)
+	// cache_size(-512): 512 KiB of page cache per reader instead of
+	// SQLite's 2 MiB. The file's pages stay in the kernel's page cache
+	// anyway; four private 2 MiB caches cost the Pi 6 MiB of resident
+	// memory for no measured speed (list queries on 100,000 messages: p50
+	// 4.6 ms either way; the api's RSS under list load 43 → 37 MB).
+	r, err := sql.Open("sqlite", path+"?_query_only=1&_foreign_keys=1&_pragma=cache_size(-512)&_busy_timeout="+busy)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: opening readers on %s: %w", path, err)

@@ -188,3 +188,16 @@ func TestMigrateVersion1FileKeepsData(t *testing.T) {
 		t.Fatalf("%+v, %v", res, err)
 	}
 }
+
+// Readers keep a small page cache (the kernel caches the file anyway).
+func TestReaderCacheSize(t *testing.T) {
+	s, err := OpenDir(context.Background(), t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var kib int
+	if err := s.r.QueryRowContext(context.Background(), "PRAGMA cache_size").Scan(&kib); err != nil || kib != -512 {
+		t.Fatalf("readers' cache_size %d, want -512 (KiB), %v", kib, err)
+	}
+}
