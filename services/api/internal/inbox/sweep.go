@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/modem/smsmem"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 )
@@ -55,7 +56,7 @@ func (s *Sweeper) Sweep(ctx context.Context, e modemops.AT) (Result, error) {
 		return res, fmt.Errorf("inbox: sweep: AT+CPMS?: %w", err)
 	}
 	v, _ := r.Value("+CPMS")
-	if sel := parseCPMSRead(v); sel != nil {
+	if sel := smsmem.ParseCPMSRead(v); sel != nil {
 		restore = fmt.Sprintf("+CPMS=%q,%q,%q", sel[0].Memory, sel[1].Memory, sel[2].Memory)
 	}
 	var sweepErr error
@@ -88,7 +89,7 @@ func (s *Sweeper) sweepStore(ctx context.Context, e modemops.AT, modem int64, me
 		return fmt.Errorf("inbox: sweep %s: AT+CPMS=%q: %w", mem, mem, err)
 	}
 	v, _ := r.Value("+CPMS")
-	used, total, perr := parseCPMSSet(v)
+	used, total, perr := smsmem.ParseCPMSSet(v)
 	if perr == nil {
 		f := Fill{Memory: mem, Used: used, Total: total}
 		res.Fills = append(res.Fills, f)
@@ -101,7 +102,7 @@ func (s *Sweeper) sweepStore(ctx context.Context, e modemops.AT, modem int64, me
 	if err != nil {
 		return fmt.Errorf("inbox: sweep %s: AT+CMGL=4: %w", mem, err)
 	}
-	entries, listErr := ParseList(r.Lines)
+	entries, listErr := smsmem.ParseList(r.Lines)
 	for _, en := range entries {
 		if err := s.take(ctx, e, modem, mem, en, res); err != nil {
 			return err
@@ -116,7 +117,7 @@ func (s *Sweeper) sweepStore(ctx context.Context, e modemops.AT, modem int64, me
 }
 
 // take commits one listed message and deletes it from the modem.
-func (s *Sweeper) take(ctx context.Context, e modemops.AT, modem int64, mem string, en Entry, res *Result) error {
+func (s *Sweeper) take(ctx context.Context, e modemops.AT, modem int64, mem string, en smsmem.Entry, res *Result) error {
 	if !en.Received() {
 		res.Left++ // the outbox's
 		return nil
@@ -131,7 +132,7 @@ func (s *Sweeper) take(ctx context.Context, e modemops.AT, modem int64, mem stri
 		if err != nil {
 			return fmt.Errorf("inbox: sweep %s: re-reading index %d: AT+CMGR: %w", mem, en.Index, err)
 		}
-		again, err := ParseRead(r.Lines)
+		again, err := smsmem.ParseRead(r.Lines)
 		if err != nil {
 			return fmt.Errorf("inbox: sweep %s: re-reading index %d: %w", mem, en.Index, err)
 		}
@@ -141,7 +142,7 @@ func (s *Sweeper) take(ctx context.Context, e modemops.AT, modem int64, mem stri
 		}
 		if !again.Consistent() {
 			s.log.Warn("inbox: a message's PDU does not match its length even when read alone; stored raw as it is",
-				"memory", mem, "index", en.Index, "length", again.Length, "pdu", clip(again.PDU))
+				"memory", mem, "index", en.Index, "length", again.Length, "pdu", smsmem.Clip(again.PDU))
 		}
 		again.Index = en.Index
 		en = again

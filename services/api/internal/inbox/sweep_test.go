@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/pdu"
+	"github.com/sim-modem-api/sim-modem-api/modem/smsmem"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 	"github.com/sim-modem-api/sim-modem-api/simulator/device"
@@ -117,7 +118,7 @@ func TestSweepAfterCrashBetweenCommitAndDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entries, err := ParseList(resp.Lines)
+	entries, err := smsmem.ParseList(resp.Lines)
 	if err != nil || len(entries) != 8 {
 		t.Fatalf("listing: %d entries, %v", len(entries), err)
 	}
@@ -209,7 +210,7 @@ func TestSweepLeavesStoredSubmissions(t *testing.T) {
 		t.Errorf("result %+v: want the received one taken and the stored submission left", res)
 	}
 	left := r.stored(t, "SM")
-	if len(left) != 1 || left[0].Stat != StatStoUnsent {
+	if len(left) != 1 || left[0].Stat != smsmem.StatStoUnsent {
 		t.Fatalf("SM after the sweep: %+v", left)
 	}
 }

@@ -10,131 +10,9 @@ import (
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
 	"github.com/sim-modem-api/sim-modem-api/modem/pdu"
+	"github.com/sim-modem-api/sim-modem-api/modem/smsmem"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 )
-
-// Message status values of TS 27.005 §3.1 <stat> in PDU mode.
-const (
-	statStoUnsent = 2 // stored by AT+CMGW, not sent
-	statStoSent   = 3 // stored, sent (AT+CMSS marks it)
-)
-
-// stored is one message in the modem's memory as AT+CMGL or AT+CMGR
-// shows it in PDU mode.
-type stored struct {
-	Index  int    // -1 for AT+CMGR, which names none
-	Stat   int    // <stat>
-	Length int    // the TPDU's octets, the SMSC part excluded
-	PDU    string // the PDU line: SMSC part and TPDU, hex; "" if missing
-}
-
-// consistent reports whether the PDU line is hex whose TPDU has the
-// announced length (noise or a lost line garbles it).
-func (s stored) consistent() bool {
-	b, err := hex.DecodeString(s.PDU)
-	if err != nil || len(b) == 0 {
-		return false
-	}
-	_, tpdu, err := pdu.SplitSMSC(b)
-	return err == nil && len(tpdu) == s.Length
-}
-
-// parseHeader parses "<a>,<b>,[<alpha>],<length>" (AT+CMGL: index, stat)
-// or "<stat>,[<alpha>],<length>" (AT+CMGR) into its integer fields.
-func parseHeader(v string, fields int) ([]int, error) {
-	f := strings.Split(v, ",")
-	if len(f) != fields {
-		return nil, fmt.Errorf("want %d fields, got %d", fields, len(f))
-	}
-	var out []int
-	for i, s := range f {
-		if i == fields-2 { // <alpha>, may be empty or quoted
-			continue
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("field %d: %q is not a number", i+1, s)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-// headerValue returns what follows "name:" if line is that header.
-func headerValue(line, name string) (string, bool) {
-	l := strings.TrimSpace(line)
-	if len(l) < len(name)+1 || !strings.EqualFold(l[:len(name)], name) {
-		return "", false
-	}
-	rest := strings.TrimLeft(l[len(name):], " ")
-	if !strings.HasPrefix(rest, ":") {
-		return "", false
-	}
-	return strings.TrimSpace(rest[1:]), true
-}
-
-// parseList parses AT+CMGL's information text in PDU mode (TS 27.005
-// §3.4.2): per message "+CMGL: <index>,<stat>,[<alpha>],<length>" and the
-// PDU line. A header without its PDU line gives an entry with PDU "".
-func parseList(lines []string) ([]stored, error) {
-	var out []stored
-	for i := 0; i < len(lines); i++ {
-		if strings.TrimSpace(lines[i]) == "" {
-			continue
-		}
-		v, ok := headerValue(lines[i], "+CMGL")
-		if !ok {
-			return out, fmt.Errorf("AT+CMGL: unexpected line %q", clip(lines[i]))
-		}
-		n, err := parseHeader(v, 4)
-		if err != nil {
-			return out, fmt.Errorf("AT+CMGL: header %q: %w", clip(lines[i]), err)
-		}
-		s := stored{Index: n[0], Stat: n[1], Length: n[2]}
-		if i+1 < len(lines) {
-			if _, isHeader := headerValue(lines[i+1], "+CMGL"); !isHeader {
-				s.PDU = strings.ToUpper(strings.TrimSpace(lines[i+1]))
-				i++
-			}
-		}
-		out = append(out, s)
-	}
-	return out, nil
-}
-
-// parseRead parses AT+CMGR's information text in PDU mode:
-// "+CMGR: <stat>,[<alpha>],<length>" and the PDU line.
-func parseRead(lines []string) (stored, error) {
-	var rest []string
-	for _, l := range lines {
-		if strings.TrimSpace(l) != "" {
-			rest = append(rest, l)
-		}
-	}
-	if len(rest) == 0 {
-		return stored{}, errors.New("AT+CMGR: no information text")
-	}
-	v, ok := headerValue(rest[0], "+CMGR")
-	if !ok {
-		return stored{}, fmt.Errorf("AT+CMGR: unexpected line %q", clip(rest[0]))
-	}
-	n, err := parseHeader(v, 3)
-	if err != nil {
-		return stored{}, fmt.Errorf("AT+CMGR: header %q: %w", clip(rest[0]), err)
-	}
-	s := stored{Index: -1, Stat: n[0], Length: n[1]}
-	if len(rest) > 1 {
-		s.PDU = strings.ToUpper(strings.TrimSpace(rest[1]))
-	}
-	return s, nil
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
-	}
-	return s
-}
 
 // samePDU reports whether the stored PDU line is the part's PDU: the
 // TPDUs are equal except TP-MR (octet 1 of an SMS-SUBMIT, which a modem
@@ -247,29 +125,29 @@ func (m *memory) submit(ctx context.Context, idx int) (int, error) {
 
 // read reads the message at idx (AT+CMGR). found is false if the index is
 // empty (+CMS ERROR: 321).
-func (m *memory) read(ctx context.Context, idx int) (s stored, found bool, err error) {
+func (m *memory) read(ctx context.Context, idx int) (s smsmem.Entry, found bool, err error) {
 	r, err := m.run(ctx, "+CMGR="+strconv.Itoa(idx), m.commandTimeout)
 	if isCMS(err, 321) {
-		return stored{}, false, nil
+		return smsmem.Entry{}, false, nil
 	}
 	if err != nil {
-		return stored{}, false, err
+		return smsmem.Entry{}, false, err
 	}
-	s, err = parseRead(r.Lines)
+	s, err = smsmem.ParseRead(r.Lines)
 	if err != nil {
-		return stored{}, false, err
+		return smsmem.Entry{}, false, err
 	}
 	s.Index = idx
 	return s, true, nil
 }
 
 // list lists the stored messages of one status (AT+CMGL=<stat>).
-func (m *memory) list(ctx context.Context, stat int) ([]stored, error) {
+func (m *memory) list(ctx context.Context, stat int) ([]smsmem.Entry, error) {
 	r, err := m.run(ctx, "+CMGL="+strconv.Itoa(stat), m.commandTimeout)
 	if err != nil {
 		return nil, err
 	}
-	return parseList(r.Lines)
+	return smsmem.ParseList(r.Lines)
 }
 
 // remove deletes the message at idx (AT+CMGD=<idx>); an empty index

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/modem/smsmem"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemid"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
@@ -112,7 +113,7 @@ func (r *rig) storedOutbound() []device.StoredSMS {
 	}
 	var out []device.StoredSMS
 	for _, m := range msgs {
-		if m.Stat == statStoUnsent || m.Stat == statStoSent {
+		if m.Stat == smsmem.StatStoUnsent || m.Stat == smsmem.StatStoSent {
 			out = append(out, m)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/modem/smsmem"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 )
@@ -152,16 +153,16 @@ func (w *Worker) sendPart(ctx context.Context, mem *memory, msg *store.Message, 
 			if err != nil {
 				return fmt.Errorf("part %d: AT+CMGR=%d: %w", seq, idx, err)
 			}
-			if found && !s.consistent() {
+			if found && !s.Consistent() {
 				return fmt.Errorf("part %d: AT+CMGR=%d: %w", seq, idx, transient("the PDU line does not match its length (noise?)"))
 			}
-			if !found || (s.Stat != statStoUnsent && s.Stat != statStoSent) || !samePDU(p.PDUHex, s.PDU) {
+			if !found || (s.Stat != smsmem.StatStoUnsent && s.Stat != smsmem.StatStoSent) || !samePDU(p.PDUHex, s.PDU) {
 				if _, err := st.PartRemoved(ctx, id, seq); err != nil { // the index is not ours any more
 					return fmt.Errorf("part %d: %w", seq, err)
 				}
 				return w.unknown(ctx, id, seq, fmt.Sprintf("its copy at index %d is gone, so whether AT+CMSS sent it cannot be known", idx))
 			}
-			if s.Stat == statStoSent {
+			if s.Stat == smsmem.StatStoSent {
 				return w.sent(ctx, mem, id, seq, idx, store.NoMR)
 			}
 			// STO UNSENT: AT+CMSS did not send it; submit it again.
@@ -270,8 +271,8 @@ func (w *Worker) reconcileMemory(ctx context.Context, mem *memory, modemID int64
 	if err != nil {
 		return err
 	}
-	var listed []stored
-	for _, stat := range []int{statStoUnsent, statStoSent} {
+	var listed []smsmem.Entry
+	for _, stat := range []int{smsmem.StatStoUnsent, smsmem.StatStoSent} {
 		l, err := mem.list(ctx, stat)
 		if err != nil {
 			return fmt.Errorf("AT+CMGL=%d: %w", stat, err)
@@ -280,7 +281,7 @@ func (w *Worker) reconcileMemory(ctx context.Context, mem *memory, modemID int64
 			if s.Stat != stat {
 				return transient("AT+CMGL=%d listed index %d with stat %d", stat, s.Index, s.Stat)
 			}
-			if !s.consistent() {
+			if !s.Consistent() {
 				return transient("AT+CMGL=%d: the PDU line of index %d does not match its length (noise?)", stat, s.Index)
 			}
 		}
@@ -314,7 +315,7 @@ func (w *Worker) reconcileMemory(ctx context.Context, mem *memory, modemID int64
 			continue // written or submitting: resolved at claim
 		}
 		match := -1
-		if s.Stat == statStoUnsent {
+		if s.Stat == smsmem.StatStoUnsent {
 			for i, c := range writing {
 				if !adopted[i] && samePDU(c.PDUHex, s.PDU) {
 					match = i
