@@ -110,13 +110,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	modemEvents := modemevents.New(st, log)
 	disp := events.New(log, m.URC)
 	ops := modemops.New(modemops.Config{
-		SMSC: cfg.SMSC, Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout,
-		USSDTimeout: cfg.USSDTimeout, Sentinel: cfg.Sentinel, Logger: log, OnPart: m.Part,
-		OnLateSent: m.SMSPartsLateSent.Inc, MaxParts: cfg.MaxParts,
+		SMSC: cfg.SMSC, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout,
+		USSDTimeout: cfg.USSDTimeout, Logger: log, MaxParts: cfg.MaxParts,
 	})
 	disp.Subscribe("+CUSD", ops.HandleURC)
-	disp.Subscribe("", ops.HandleURC)      // the continuation lines of a multi-line USSD text
-	disp.Subscribe("", ops.HandleLateCMGS) // the late +CMGS of a part whose outcome was unknown
+	disp.Subscribe("", ops.HandleURC) // the continuation lines of a multi-line USSD text
 	ids := modemid.New(st, ops)
 	disp.Subscribe("+CMTI", func(u at.URC) bool { return inb.HandleURC(u) }) // an SMS was stored: sweep
 	disp.Subscribe("+CDSI", func(u at.URC) bool { return inb.HandleURC(u) }) // a status report was stored: sweep

@@ -64,7 +64,6 @@ func modemErr(err error) *Error {
 	var fe *modemops.FieldError
 	var cms *at.CMSError
 	var cme *at.CMEError
-	var se *modemops.SendError
 	var out *Error
 	switch {
 	case errors.As(err, &fe) && fe.Limit > 0:
@@ -97,9 +96,6 @@ func modemErr(err error) *Error {
 		out = &Error{Status: fiber.StatusBadGateway, Code: "modem_error", Message: err.Error(), Modem: &ModemError{Type: "error"}}
 	default:
 		out = &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: err.Error()}
-	}
-	if errors.As(err, &se) {
-		out.SentParts, out.ID, out.Parts = se.Sent(), se.ID, se.Parts
 	}
 	return out
 }

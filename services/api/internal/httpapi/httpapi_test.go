@@ -58,7 +58,7 @@ func newRig(t *testing.T, unavailable bool) *rig {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	ops := modemops.New(modemops.Config{Sentinel: "<heartbeat>", Logger: log})
+	ops := modemops.New(modemops.Config{Logger: log})
 	var e *at.Engine
 	if !unavailable {
 		a, b := net.Pipe()

@@ -33,16 +33,12 @@ func newSMSRig(t *testing.T, cfg modemops.Config, requestTimeout time.Duration) 
 	var wg sync.WaitGroup
 	var pl *poller.Poller
 	m := metrics.New(func() *poller.Snapshot { return pl.Snapshot() })
-	cfg.Logger, cfg.Sentinel, cfg.OnPart, cfg.OnLateSent = log, "<heartbeat>", m.Part, m.SMSPartsLateSent.Inc
+	cfg.Logger = log
 	ops := modemops.New(cfg)
 	a, b := net.Pipe()
 	wg.Add(1)
 	go func() { defer wg.Done(); d.Serve(ctx, b) }()
-	e := at.New(ctx, a, at.WithDefaultHandler(func(u at.URC) {
-		if !ops.HandleLateCMGS(u) {
-			ops.HandleURC(u)
-		}
-	}), at.WithLogger(log))
+	e := at.New(ctx, a, at.WithDefaultHandler(func(u at.URC) { ops.HandleURC(u) }), at.WithLogger(log))
 	if err := ops.Init(ctx, e); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package inbox
 import (
 	"context"
 	"net"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -114,4 +116,15 @@ func (r *rig) stored(t *testing.T, mem string) []device.StoredSMS {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// storeSubmit stores an SMS-SUBMIT PDU line (SMSC part "00") in the modem
+// as the outbox does, AT+CMGW=<length>, and returns its index.
+func (r *rig) storeSubmit(ctx context.Context, pduHex string) (int, error) {
+	resp, err := r.e.SMSCommand(ctx, "+CMGW="+strconv.Itoa(len(pduHex)/2-1), pduHex)
+	if err != nil {
+		return 0, err
+	}
+	v, _ := resp.Value("+CMGW")
+	return strconv.Atoi(strings.TrimSpace(v))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -201,7 +202,7 @@ func TestSweepLeavesStoredSubmissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := r.e.SMSCommand(ctx, fmt.Sprintf("+CMGW=%d", p.Lengths[0]), p.PDUs[0]); err != nil {
+	if _, err := r.storeSubmit(ctx, p.PDUs[0]); err != nil {
 		t.Fatal(err)
 	}
 	r.inject(t, device.IncomingSMS{From: "+436601234567", Text: "incoming"})
@@ -223,8 +224,21 @@ func TestSweepStoresStatusReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	parts, _, err := r.ops.Send(ctx, r.e, p)
+	if err := r.d.SetReportMode(device.ReportManual); err != nil {
+		t.Fatal(err)
+	}
+	// Sent around the outbox, its way: stored (AT+CMGW), sent (AT+CMSS).
+	idx, err := r.storeSubmit(ctx, p.PDUs[0])
 	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := r.e.Command(ctx, "+CMSS="+strconv.Itoa(idx))
+	v, _ := resp.Value("+CMSS")
+	mr, perr := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || perr != nil {
+		t.Fatalf("AT+CMSS=%d: %q, %v", idx, v, err)
+	}
+	if err := r.d.SendStatusReport(mr, 0x00); err != nil { // delivered
 		t.Fatal(err)
 	}
 	if got := r.stored(t, "SR"); len(got) != 1 {
@@ -243,9 +257,9 @@ func TestSweepStoresStatusReports(t *testing.T) {
 	}
 	// The store has no outbound message for it (sent around the outbox):
 	// unmatched, stored and listed.
-	if len(reps) != 1 || reps[0].MR != parts[0].Reference || reps[0].Status != 0 || reps[0].Outcome != store.OutcomeDelivered ||
+	if len(reps) != 1 || reps[0].MR != mr || reps[0].Status != 0 || reps[0].Outcome != store.OutcomeDelivered ||
 		reps[0].Recipient != "+436601234567" || reps[0].Matched {
-		t.Fatalf("reports %+v, want one unmatched delivered report for MR %d", reps, parts[0].Reference)
+		t.Fatalf("reports %+v, want one unmatched delivered report for MR %d", reps, mr)
 	}
 }
 

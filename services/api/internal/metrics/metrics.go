@@ -25,7 +25,6 @@ type Metrics struct {
 	SMSPartsSent     prometheus.Counter
 	SMSPartsFailed   *prometheus.CounterVec
 	SMSPartsUnknown  *prometheus.CounterVec
-	SMSPartsLateSent prometheus.Counter
 	SMSMessages      *prometheus.CounterVec
 	QueueDepth       prometheus.Gauge
 	QueueCapacity    prometheus.Gauge
@@ -65,7 +64,7 @@ func New(snapshot func() *poller.Snapshot) *Metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"command"}),
 		SMSPartsSent: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "simmodem_api_sms_parts_sent_total", Help: "SMS parts the modem accepted (+CMGS: <mr>).",
+			Name: "simmodem_api_sms_parts_sent_total", Help: "SMS parts the modem accepted (+CMSS: <mr>).",
 		}),
 		SMSPartsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "simmodem_api_sms_parts_failed_total", Help: "SMS parts that did not go out, by reason (cms_<code>, cme_<code>, timeout, no_prompt, error, unavailable, other).",
@@ -73,9 +72,6 @@ func New(snapshot func() *poller.Snapshot) *Metrics {
 		SMSPartsUnknown: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "simmodem_api_sms_parts_unknown_total", Help: "SMS parts whose body went to the modem but whose result never came (they may have been sent), by reason (timeout, unavailable, other).",
 		}, []string{"reason"}),
-		SMSPartsLateSent: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "simmodem_api_sms_parts_late_sent_total", Help: "SMS parts of unknown outcome that a late +CMGS showed were sent.",
-		}),
 		SMSMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "simmodem_api_sms_messages_total", Help: "SMS send requests by result (sent, failed, unknown, rejected).",
 		}, []string{"result"}),
@@ -115,7 +111,7 @@ func New(snapshot func() *poller.Snapshot) *Metrics {
 		}, []string{"reason"}),
 	}
 	r.MustRegister(m.OutboxRetries, m.ATCommands, m.ATDuration, m.SMSPartsSent, m.SMSPartsFailed, m.SMSMessages, m.QueueDepth,
-		m.QueueCapacity, m.QueueRejected, m.SMSPartsUnknown, m.SMSPartsLateSent, m.QueueClassDepth, m.RelayConnected, m.RelayReconnects, m.RelayDisconnects, m.URCs,
+		m.QueueCapacity, m.QueueRejected, m.SMSPartsUnknown, m.QueueClassDepth, m.RelayConnected, m.RelayReconnects, m.RelayDisconnects, m.URCs,
 		m.HTTPRequests, m.HTTPDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&modemCollector{snapshot: snapshot})

@@ -52,20 +52,11 @@ func fieldErr(field, format string, args ...any) error {
 
 // Config configures the operations.
 type Config struct {
-	SMSC           string        // "+E.164" written into every PDU; "" uses the modem's (AT+CSCA)
-	Pacing         time.Duration // least time between two SMS bodies
+	SMSC           string // "+E.164" written into every PDU; "" uses the modem's (AT+CSCA)
 	CommandTimeout time.Duration
 	SMSTimeout     time.Duration
 	USSDTimeout    time.Duration
-	Sentinel       string // the relay heartbeat; never sent as data
 	Logger         *slog.Logger
-	// OnPart is called after every SMS part attempt with the part's state
-	// (sent, failed, unknown) and, unless sent, a short class of the error
-	// (cms_<code>, timeout, unavailable, error; see FailureReason).
-	OnPart func(state, reason string)
-	// OnLateSent is called when a late +CMGS shows that a part whose
-	// outcome was unknown was sent.
-	OnLateSent func()
 	// MaxParts is the most parts one message may have (1..MaxParts;
 	// 0: DefaultMaxParts).
 	MaxParts int
@@ -80,12 +71,10 @@ type Ops struct {
 	stale atomic.Bool
 
 	mu       sync.Mutex
-	lastBody time.Time
 	ref      uint16
 	ussd     chan string // the waiting USSD request's +CUSD value, nil if none
 	ussdOpen bool        // a multi-line +CUSD text is being joined
 	ussdPart string
-	late     []unconfirmed // parts whose outcome is unknown, oldest first (sms.go)
 }
 
 // New returns Ops.
@@ -98,12 +87,6 @@ func New(cfg Config) *Ops {
 	}
 	if cfg.USSDTimeout <= 0 {
 		cfg.USSDTimeout = 15 * time.Second
-	}
-	if cfg.OnPart == nil {
-		cfg.OnPart = func(string, string) {}
-	}
-	if cfg.OnLateSent == nil {
-		cfg.OnLateSent = func() {}
 	}
 	if cfg.MaxParts <= 0 {
 		cfg.MaxParts = DefaultMaxParts
