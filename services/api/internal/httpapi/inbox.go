@@ -216,62 +216,64 @@ func (s *server) listInbox(c *fiber.Ctx) error {
 
 // getInbox answers one received message and marks it read.
 func (s *server) getInbox(c *fiber.Ctx) error {
-	st, err := s.inbox()
+	st, m, err := s.receivedMessage(c)
 	if err != nil {
 		return err
 	}
-	if _, err := queryParams(c); err != nil {
-		return err
-	}
-	id := c.Params("id")
-	m, err := st.Get(c.UserContext(), id)
-	if err == nil && m.Direction != store.In {
-		err = store.ErrNotFound
-	}
-	if err == nil && !m.Read {
-		if err = st.MarkRead(c.UserContext(), id, true); err == nil {
-			m.Read = true
+	if !m.Read {
+		if err := st.MarkRead(c.UserContext(), m.ID, true); err != nil {
+			return s.inboxStoreErr("reading a message", m.ID, err)
 		}
+		m.Read = true
 	}
+	parts, err := st.ReceivedParts(c.UserContext(), m.ID)
 	if err != nil {
-		if e := storeErr(err, id); e.Status == fiber.StatusNotFound {
-			return e
-		}
-		s.Log.Error("inbox: reading a message failed", "id", id, "err", err)
-		return storeErr(err, id)
+		s.Log.Error("inbox: reading parts failed", "id", m.ID, "err", err)
+		return storeErr(err, m.ID)
 	}
-	parts, err := st.ReceivedParts(c.UserContext(), id)
-	if err != nil {
-		s.Log.Error("inbox: reading parts failed", "id", id, "err", err)
-		return storeErr(err, id)
-	}
-	return c.JSON(inboxMessage(m, parts[id], true))
+	return c.JSON(inboxMessage(m, parts[m.ID], true))
 }
 
 func (s *server) deleteInbox(c *fiber.Ctx) error {
-	st, err := s.inbox()
+	st, m, err := s.receivedMessage(c)
 	if err != nil {
 		return err
 	}
+	if err := st.Delete(c.UserContext(), m.ID); err != nil {
+		return s.inboxStoreErr("deleting a message", m.ID, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// receivedMessage is the received message the route's :id names (a sent
+// message's id is not found), for GET and DELETE /v1/inbox/{id}.
+func (s *server) receivedMessage(c *fiber.Ctx) (InboxStore, *store.Message, error) {
+	st, err := s.inbox()
+	if err != nil {
+		return nil, nil, err
+	}
 	if _, err := queryParams(c); err != nil {
-		return err
+		return nil, nil, err
 	}
 	id := c.Params("id")
 	m, err := st.Get(c.UserContext(), id)
 	if err == nil && m.Direction != store.In {
 		err = store.ErrNotFound
 	}
-	if err == nil {
-		err = st.Delete(c.UserContext(), id)
-	}
 	if err != nil {
-		if e := storeErr(err, id); e.Status == fiber.StatusNotFound {
-			return e
-		}
-		s.Log.Error("inbox: deleting a message failed", "id", id, "err", err)
-		return storeErr(err, id)
+		return nil, nil, s.inboxStoreErr("reading a message", id, err)
 	}
-	return c.SendStatus(fiber.StatusNoContent)
+	return st, m, nil
+}
+
+// inboxStoreErr maps a store error about message id, logging it unless it
+// is only that the message is not (or no longer) there.
+func (s *server) inboxStoreErr(what, id string, err error) error {
+	e := storeErr(err, id)
+	if e.Status != fiber.StatusNotFound {
+		s.Log.Error("inbox: "+what+" failed", "id", id, "err", err)
+	}
+	return e
 }
 
 func inboxMessage(m *store.Message, parts []store.ReceivedPart, withParts bool) InboxMessage {

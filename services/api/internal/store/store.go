@@ -160,7 +160,13 @@ func (s *Store) nowMs() int64 { return s.now().UnixMilli() }
 // write runs f in one write transaction on the writer connection and
 // commits it: when write returns nil, the change is durable.
 func (s *Store) write(ctx context.Context, what string, f func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	return s.commit(ctx, what, s.w.BeginTx, f)
+}
+
+// commit runs f in a transaction that begin starts, commits it and tells
+// the change watchers: write and writeProgress on their connection.
+func (s *Store) commit(ctx context.Context, what string, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), f func(tx *sql.Tx) error) error {
+	tx, err := begin(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: %s: begin: %w", what, err)
 	}

@@ -332,19 +332,7 @@ func (s *Store) writeProgress(ctx context.Context, what string, f func(tx *sql.T
 			err = errors.Join(err, fmt.Errorf("store: %s: restoring synchronous=FULL: %w", what, rerr))
 		}
 	}()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: %s: begin: %w", what, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := f(tx); err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: %s: commit: %w", what, err)
-	}
-	s.changed.notify()
-	return nil
+	return s.commit(ctx, what, conn.BeginTx, f)
 }
 
 // webhookUpdate runs f on the webhook's row in one transaction
