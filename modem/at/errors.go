@@ -197,3 +197,11 @@ func CMSCode(err error) (int, bool) {
 	}
 	return 0, false
 }
+
+// InvalidIndex reports whether err is +CMS ERROR 321, invalid memory
+// index (TS 27.005 §3.2.5): nothing is stored at the index that AT+CMGR,
+// AT+CMSS or AT+CMGD named (already deleted, or never written).
+func InvalidIndex(err error) bool {
+	code, ok := CMSCode(err)
+	return ok && code == 321
+}

@@ -146,7 +146,7 @@ func TestSIMNotReady(t *testing.T) {
 	}
 }
 
-func TestAnsweredAndCMSCode(t *testing.T) {
+func TestAnsweredCMSCodeInvalidIndex(t *testing.T) {
 	for _, c := range []struct {
 		err      error
 		answered bool
@@ -166,6 +166,9 @@ func TestAnsweredAndCMSCode(t *testing.T) {
 		code, ok := CMSCode(c.err)
 		if ok != (c.cms != 0) || code != c.cms {
 			t.Errorf("CMSCode(%v) = %d, %v; want %d", c.err, code, ok, c.cms)
+		}
+		if got := InvalidIndex(c.err); got != (c.cms == 321) {
+			t.Errorf("InvalidIndex(%v) = %v", c.err, got)
 		}
 	}
 }

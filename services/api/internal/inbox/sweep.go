@@ -12,10 +12,6 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 )
 
-// cmsInvalidIndex is +CMS ERROR 321 (TS 27.005 §3.2.5): nothing at that
-// index (already deleted).
-const cmsInvalidIndex = 321
-
 // Result is what one sweep did.
 type Result struct {
 	// Fills are the stores swept, as AT+CPMS answered when each was
@@ -126,7 +122,7 @@ func (s *Sweeper) take(ctx context.Context, e modemops.AT, modem int64, mem stri
 		// A PDU line that is not hex of the announced length: garbled on
 		// the line, or missing. Read the message alone before committing.
 		r, err := s.cmd(ctx, e, "+CMGR="+strconv.Itoa(en.Index))
-		if code, ok := at.CMSCode(err); ok && code == cmsInvalidIndex {
+		if at.InvalidIndex(err) {
 			return nil // gone meanwhile
 		}
 		if err != nil {
@@ -174,7 +170,7 @@ func (s *Sweeper) take(ctx context.Context, e modemops.AT, modem int64, mem stri
 	}
 	// Committed: now the modem's copy may go.
 	_, err := s.cmd(ctx, e, "+CMGD="+strconv.Itoa(en.Index))
-	if code, ok := at.CMSCode(err); ok && code == cmsInvalidIndex {
+	if at.InvalidIndex(err) {
 		err = nil // already gone
 	}
 	if err != nil {

@@ -55,12 +55,6 @@ func tpduLength(partHex string) (int, error) {
 // timed-out exchange whose effect is unknown.
 func modemAnswered(err error) bool { return at.Answered(err) || errors.Is(err, at.ErrPrompt) }
 
-// isCMS reports whether err is +CMS ERROR: code.
-func isCMS(err error, code int) bool {
-	c, ok := at.CMSCode(err)
-	return ok && c == code
-}
-
 // memory runs the message-memory commands on one engine and records
 // every exchange (for the original /sms answer and the logs).
 type memory struct {
@@ -127,7 +121,7 @@ func (m *memory) submit(ctx context.Context, idx int) (int, error) {
 // empty (+CMS ERROR: 321).
 func (m *memory) read(ctx context.Context, idx int) (s smsmem.Entry, found bool, err error) {
 	r, err := m.run(ctx, "+CMGR="+strconv.Itoa(idx), m.commandTimeout)
-	if isCMS(err, 321) {
+	if at.InvalidIndex(err) {
 		return smsmem.Entry{}, false, nil
 	}
 	if err != nil {
@@ -154,7 +148,7 @@ func (m *memory) list(ctx context.Context, stat int) ([]smsmem.Entry, error) {
 // (+CMS ERROR: 321) counts as deleted.
 func (m *memory) remove(ctx context.Context, idx int) error {
 	_, err := m.run(ctx, "+CMGD="+strconv.Itoa(idx), m.commandTimeout)
-	if isCMS(err, 321) {
+	if at.InvalidIndex(err) {
 		return nil
 	}
 	return err

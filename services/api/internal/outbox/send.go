@@ -124,7 +124,7 @@ func (w *Worker) sendPart(ctx context.Context, mem *memory, msg *store.Message, 
 				if !modemAnswered(err) { // it may have gone: stays submitting, read back next time
 					return fmt.Errorf("part %d: AT+CMSS=%d: %w", seq, idx, err)
 				}
-				if isCMS(err, 321) { // the copy is gone and nothing was sent: write it again
+				if at.InvalidIndex(err) { // the copy is gone and nothing was sent: write it again
 					if _, serr := st.PartRemoved(ctx, id, seq); serr != nil {
 						return fmt.Errorf("part %d: %w", seq, serr)
 					}

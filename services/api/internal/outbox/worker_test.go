@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sim-modem-api/sim-modem-api/modem/at"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 	"github.com/sim-modem-api/sim-modem-api/simulator/device"
 )
@@ -78,7 +79,8 @@ func TestPermanentFailureIsNotRetried(t *testing.T) {
 	if got.State != store.StateFailed || !strings.Contains(got.Reason, "330") || got.Parts[0].Attempts != 1 {
 		t.Fatalf("%s %q attempts %d", got.State, got.Reason, got.Parts[0].Attempts)
 	}
-	if o, _ := w.Wait(context.Background(), m.ID); !isCMS(o.Cause, 330) {
+	o, _ := w.Wait(context.Background(), m.ID)
+	if code, ok := at.CMSCode(o.Cause); !ok || code != 330 {
 		t.Fatalf("cause %v", o.Cause)
 	}
 	mu.Lock()
