@@ -400,14 +400,18 @@ func (s *server) sendAndWait(p *modemops.PreparedSMS, to, text string, validity 
 		}
 	}
 	p.ID = newID("sms_")
-	ctx, cancel := context.WithTimeout(context.Background(), s.smsBudget(p))
-	defer cancel()
-	m, _, err := s.Store.AcceptOutbound(ctx, store.OutboundRequest{ID: p.ID, To: to, Text: text, Parts: p.PDUs,
+	// The commit is not bounded by the wait's budget: a message is either
+	// refused before it is stored or stored and then waited for, so a
+	// short budget answers 504 sms_in_progress with a stored message,
+	// never a failure for a message that may still be committed.
+	m, _, err := s.Store.AcceptOutbound(context.Background(), store.OutboundRequest{ID: p.ID, To: to, Text: text, Parts: p.PDUs,
 		Options: store.SendOptions{Validity: validity, StatusReport: sr, Flash: flash}})
 	if err != nil {
 		return outbox.Outcome{}, messageStoreErr(err)
 	}
 	s.Outbox.Kick()
+	ctx, cancel := context.WithTimeout(context.Background(), s.smsBudget(p))
+	defer cancel()
 	o, err := s.Outbox.Wait(ctx, m.ID)
 	if o.Message == nil {
 		o.Message = m
