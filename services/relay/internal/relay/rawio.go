@@ -14,73 +14,23 @@ import (
 // errNotRaw means a connection has no file descriptor to write to at once.
 var errNotRaw = errors.New("connection without a raw file descriptor")
 
-// rawConn is a client connection read and written with raw system calls
-// (package rawfd: no wake-up of the runtime's monitor thread per call),
-// waiting in the poller and under the connection's deadlines as net.Conn's
-// own Read and Write do, with errors in the same form. A connection
-// without a file descriptor is read and written through net.Conn.
-type rawConn struct {
-	conn net.Conn
-	rc   syscall.RawConn // nil: use conn
-}
-
-func newRawConn(conn net.Conn) rawConn {
-	if sc, ok := conn.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			return rawConn{conn: conn, rc: rc}
-		}
-	}
-	return rawConn{conn: conn}
-}
-
-// Read reads what the client has sent, waiting for it; io.EOF once the
-// client has closed.
-func (c rawConn) Read(p []byte) (int, error) {
-	if c.rc == nil {
-		return c.conn.Read(p)
-	}
-	n, err := rawfd.Read(c.rc, p)
-	if err != nil && err != io.EOF {
-		return n, c.opError("read", err)
-	}
-	return n, err
-}
-
-// Write writes all of p, waiting while the client's buffer is full.
-func (c rawConn) Write(p []byte) (int, error) {
-	if c.rc == nil {
-		return c.conn.Write(p)
-	}
-	n, err := rawfd.Write(c.rc, p)
-	if err != nil {
-		return n, c.opError("write", err)
-	}
-	return n, nil
-}
-
-// WriteNow writes as much of p as the client's send buffer takes right
-// now, never waiting, with no deadline and no goroutine; it returns how
-// many bytes it wrote. A full buffer is not an error (n < len(p), nil).
-func (c rawConn) WriteNow(p []byte) (int, error) {
-	if c.rc == nil {
+// writeNow writes as much of p to conn as its send buffer takes right now,
+// never waiting, with no deadline and no goroutine; it returns how many
+// bytes it wrote. A full buffer is not an error (n < len(p), nil).
+func writeNow(conn net.Conn, p []byte) (int, error) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
 		return 0, errNotRaw
 	}
-	n, err := rawfd.WriteNow(c.rc, p)
+	rc, err := sc.SyscallConn()
 	if err != nil {
-		return n, c.opError("write", err)
+		return 0, fmt.Errorf("raw connection: %w", err)
+	}
+	n, err := rawfd.WriteNow(rc, p)
+	if err != nil {
+		return n, fmt.Errorf("raw write: %w", err)
 	}
 	return n, nil
-}
-
-// opError puts err in the form net.Conn reports it.
-func (c rawConn) opError(op string, err error) error {
-	return &net.OpError{Op: op, Net: c.conn.LocalAddr().Network(), Source: c.conn.LocalAddr(), Addr: c.conn.RemoteAddr(), Err: err}
-}
-
-// writeNow writes as much of p to conn as its send buffer takes right now;
-// see rawConn.WriteNow.
-func writeNow(conn net.Conn, p []byte) (int, error) {
-	return newRawConn(conn).WriteNow(p)
 }
 
 // drainNow reads and discards what conn has already received, at most limit

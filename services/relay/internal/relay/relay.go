@@ -3,13 +3,17 @@
 // place by sending an in-band heartbeat sentinel, every other byte it sends
 // goes to the serial device, and every byte the device sends goes to it.
 //
-// Three kinds of goroutine run, all owned by Serve: the serial loop (opens
-// the device, waits for it when it is missing, reads from it and hands the
-// bytes to the client in control), the accept loop (admits one client, tells
-// any other why it is closed), and per client in control a receive loop
-// (strips heartbeats, keeps the heartbeat deadline, writes to the device)
-// and a send loop (writes the device's bytes to the client with a write
-// deadline, so that a client that stops reading never stalls the device).
+// Goroutines, all owned by Serve: the serial loop (opens the device, waits
+// for it when it is missing, and while it is open runs the I/O loop), the
+// I/O loop (ioLoop: one goroutine locked to its thread, reading and writing
+// the device and the client in control with non-blocking system calls in
+// its own epoll set, as socat does; it strips heartbeats, keeps the
+// heartbeat deadline, and queues what the client does not take at once,
+// under a write deadline, so that a client that stops reading never stalls
+// the device), the accept loop (admits one client, tells any other why it
+// is closed), and per client in control a session goroutine that hands the
+// client to the I/O loop and, when it has ended, sends its last message and
+// closes it.
 package relay
 
 import (
@@ -85,6 +89,7 @@ type Relay struct {
 
 	portMu sync.RWMutex
 	port   serialport.Port // nil while there is no device
+	loop   *ioLoop         // the open device's I/O loop, nil while none
 
 	mu        sync.Mutex
 	sess      *session // the client in control, nil if none
@@ -214,7 +219,7 @@ func (r *Relay) admit(ctx context.Context, conn net.Conn, wg *sync.WaitGroup) {
 	r.log.Print("Starting client receive loop")
 	r.log.Print("Successfully gave control to this client socket")
 	r.log.Print("Starting heartbeat watcher")
-	wg.Go(func() { r.runSession(s) })
+	wg.Go(func() { r.runSession(s, conn) })
 }
 
 // reject tells conn why it is rejected and closes it. The message is
@@ -267,48 +272,26 @@ func (r *Relay) deviceOpen() bool {
 	return r.port != nil
 }
 
-// runSession runs a client in control until it is disconnected, then frees
-// the control slot.
-func (r *Relay) runSession(s *session) {
-	var wg sync.WaitGroup
-	wg.Go(s.sendLoop)
-	s.receiveLoop()
-	wg.Wait()
-	s.discardUnterminated()
-	r.mu.Lock()
-	if r.sess == s {
-		r.sess = nil
-	}
-	r.mu.Unlock()
-	reason, why := s.endReason()
-	r.m.ClientInControl.Set(0)
-	r.m.ClientDisconnects.WithLabelValues(reason).Inc()
-	r.log.Printf("Disconnected the client socket %s: %s", s.addr, why)
-	closeConn(s.conn)
-}
-
-// writeSerial writes the client's bytes to the device and logs them. The
-// SER_W line is logged before the write, so that the modem's echo or answer
-// (SER_R) can never appear in the log before the bytes it answers; a write
-// that fails part-way is logged as such.
-func (r *Relay) writeSerial(p []byte) error {
-	if len(p) == 0 {
-		return nil
+// runSession hands a client in control to the device's I/O loop, waits
+// until its session has ended and the loop has let go of it, then sends
+// its last message, frees the control slot and closes it.
+func (r *Relay) runSession(s *session, conn net.Conn) {
+	if err := s.takeFd(conn); err != nil {
+		s.end(metrics.DisconnectReadError, sessionFailedTakeover(err), "")
+		close(s.detached)
+		s.finish(conn)
+		return
 	}
 	r.portMu.RLock()
-	port := r.port
-	if port == nil {
-		r.portMu.RUnlock()
-		return errors.New("no serial device")
-	}
-	r.log.Serial(tracelog.SerialWrite, p)
-	n, err := port.Write(p)
+	l := r.loop
 	r.portMu.RUnlock()
-	r.m.SerialWrittenBytes.Add(float64(n))
-	if n < len(p) {
-		r.log.Printf("Serial write failed after %d of %d bytes", n, len(p))
+	if l == nil || !l.attach(s) {
+		s.end(metrics.DisconnectSerialLost, "the serial device became unavailable", protocol.MsgSerialUnavailable)
+		close(s.detached)
 	}
-	return err
+	<-s.ended
+	<-s.detached
+	s.finish(s.giveBackConn())
 }
 
 // serialLoop keeps the device open, reading from it, until ctx is done.
@@ -323,19 +306,31 @@ func (r *Relay) serialLoop(ctx context.Context) {
 			r.m.SerialReopens.Inc()
 		}
 		opened = true
+		l, err := newIOLoop(r, port.Fd(), path)
+		if err != nil {
+			// Out of descriptors: close the device and try again.
+			r.log.Printf("Serial device %s cannot be watched: %v", path, err)
+			_ = port.Close()
+			select {
+			case <-time.After(r.cfg.PollInterval):
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
 		r.portMu.Lock()
-		r.port = port
+		r.port, r.loop = port, l
 		r.portMu.Unlock()
 		r.m.SerialDeviceUp.Set(1)
 		r.log.Print("Serial device opened successfully")
 		r.log.Print("Starting serial receive loop")
-		// The reader waits in the poller; closing the port stops it.
-		stopRead := context.AfterFunc(ctx, func() { _ = port.Close() })
-		err = r.readLoop(ctx, port)
-		stopRead()
+		// The loop waits in its epoll set; cancelling wakes it.
+		stopLoop := context.AfterFunc(ctx, l.poke)
+		err = l.run(ctx.Done())
+		stopLoop()
 
-		r.portMu.Lock() // waits for a write in progress
-		r.port = nil
+		r.portMu.Lock()
+		r.port, r.loop = nil, nil
 		r.portMu.Unlock()
 		r.m.SerialDeviceUp.Set(0)
 		cerr := port.Close()
@@ -359,32 +354,6 @@ func (r *Relay) serialLoop(ctx context.Context) {
 		case <-time.After(r.cfg.PollInterval):
 		case <-ctx.Done():
 			return
-		}
-	}
-}
-
-// readLoop reads from port until it fails or ctx is done.
-func (r *Relay) readLoop(ctx context.Context, port serialport.Port) error {
-	buf := make([]byte, 4096)
-	for {
-		n, err := port.Read(buf)
-		if n > 0 {
-			p := buf[:n]
-			r.log.Serial(tracelog.SerialRead, p)
-			r.m.SerialReadBytes.Add(float64(n))
-			r.mu.Lock()
-			s := r.sess
-			r.mu.Unlock()
-			if s == nil || !s.send(p) {
-				r.m.SerialDroppedBytes.Add(float64(n))
-				r.log.Print("No client in control, dropped the bytes read from the serial device")
-			}
-		}
-		if err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
 		}
 	}
 }

@@ -1,39 +1,51 @@
 package relay
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/escape"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/linehold"
-	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/metrics"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/sentinel"
-	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
 )
 
-// session is the client in control.
+// session is the client in control. Its connection's descriptor is taken
+// out of Go's poller (dup'd, the net.Conn closed) and attached to the
+// device's I/O loop (ioLoop), which alone reads and writes it, strips
+// heartbeats, holds lines and queues what the client does not take at
+// once. When the session ends, the loop lets go of it (detached) and
+// runSession writes what is still queued and the last message, and closes.
 type session struct {
-	r     *Relay
-	conn  net.Conn
-	raw   rawConn // conn, read and written with raw system calls
-	addr  string
-	strip *sentinel.Stripper
-	lines linehold.Holder // owned by the receive loop, then by runSession
+	r      *Relay
+	addr   string
+	local  net.Addr
+	remote net.Addr
+	fd     int // the client's descriptor, dup'd; -1 if taking it failed
+
+	// Owned by the I/O loop while attached, then by runSession.
+	strip             *sentinel.Stripper
+	lines             linehold.Holder
+	out               []byte    // the device's bytes waiting for the client
+	batch             int       // bytes of out in the write the deadline bounds
+	batchDeadline     time.Time // zero while nothing waits
+	heartbeatDeadline time.Time
+	holdDeadline      time.Time // zero while nothing is held back
 
 	mu      sync.Mutex
-	out     []byte // the device's bytes (and a last message) waiting to be sent
-	spare   []byte
-	busy    bool   // a write to the client is in progress (send loop or direct)
-	closing bool   // ended: no more bytes accepted, the send loop closes after draining
-	aborted bool   // the send loop stops without draining
-	reason  string // metrics label of why it ended
-	why     string // log text of why it ended
-	wake    chan struct{}
+	closing bool    // ended: no more bytes accepted
+	aborted bool    // what is queued is not sent
+	reason  string  // metrics label of why it ended
+	why     string  // log text of why it ended
+	msg     string  // the last message to the client
+	loop    *ioLoop // attached to, to wake on end; nil before
+	ended   chan struct{}
+	// detached is closed when the I/O loop has let go of the session (or
+	// never took it).
+	detached chan struct{}
 }
 
 func newSession(r *Relay, conn net.Conn, addr string) *session {
@@ -41,68 +53,9 @@ func newSession(r *Relay, conn net.Conn, addr string) *session {
 	if err != nil {
 		panic(err) // Config.setDefaults guarantees a sentinel
 	}
-	return &session{r: r, conn: conn, raw: newRawConn(conn), addr: addr, strip: st, wake: make(chan struct{}, 1)}
-}
-
-// send passes the device's bytes on to the client. When nothing is queued
-// and no write is in progress, it writes them straight through, at once
-// and never waiting (no goroutine hop for the common case, an answer to a
-// command); what the socket does not take now is queued for the send loop,
-// which writes it with the write deadline. It reports false when the
-// session no longer takes bytes; it never blocks on the network.
-func (s *session) send(p []byte) bool {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return false
-	}
-	if len(s.out) == 0 && !s.busy {
-		s.busy = true
-		s.mu.Unlock()
-		n, err := s.raw.WriteNow(p)
-		s.mu.Lock()
-		s.busy = false
-		if err != nil {
-			s.endLocked(metrics.DisconnectWriteError, fmt.Sprintf("writing to the client failed: %v", err), "")
-			s.mu.Unlock()
-			s.poke()
-			return true // accepted for the client; the client failed
-		}
-		p = p[n:]
-		switch {
-		case len(p) == 0 && !s.closing:
-			s.mu.Unlock()
-			return true
-		case s.closing:
-			// Ended meanwhile: the rest goes before the last message, and
-			// the send loop (poked below) drains and closes.
-			s.out = append(append([]byte(nil), p...), s.out...)
-			s.mu.Unlock()
-			s.poke()
-			return true
-		}
-	}
-	if len(s.out)+len(p) > s.r.cfg.MaxPending {
-		// End first, under the same lock, so that the reason is this one and
-		// not the failure of the blocked write that the abort causes; then
-		// abort that write at once: nothing more can reach this client.
-		s.endLocked(metrics.DisconnectSlowClient, fmt.Sprintf("the client fell %d bytes behind", s.r.cfg.MaxPending), "")
-		s.aborted = true
-		_ = s.conn.SetWriteDeadline(time.Unix(1, 0))
-		s.mu.Unlock()
-		s.poke()
-		return false
-	}
-	s.out = append(s.out, p...)
-	s.mu.Unlock()
-	s.poke()
-	return true
-}
-
-func (s *session) poke() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	return &session{
+		r: r, addr: addr, local: conn.LocalAddr(), remote: conn.RemoteAddr(), fd: -1,
+		strip: st, ended: make(chan struct{}), detached: make(chan struct{}),
 	}
 }
 
@@ -111,24 +64,40 @@ func (s *session) poke() {
 func (s *session) end(reason, why, msg string) {
 	s.mu.Lock()
 	s.endLocked(reason, why, msg)
+	l := s.loop
 	s.mu.Unlock()
-	s.poke()
+	if l != nil {
+		l.poke()
+	}
 }
 
-// endLocked is end with s.mu held; the caller pokes the send loop.
-func (s *session) endLocked(reason, why, msg string) {
+// abort ends the session, unless it has ended already, without sending
+// what is queued.
+func (s *session) abort(reason, why string) {
+	s.mu.Lock()
+	if s.endLocked(reason, why, "") {
+		s.aborted = true
+	}
+	l := s.loop
+	s.mu.Unlock()
+	if l != nil {
+		l.poke()
+	}
+}
+
+// endLocked is end with s.mu held, without the wake-up; it reports
+// whether this call ended the session.
+func (s *session) endLocked(reason, why, msg string) bool {
 	if s.closing {
-		return
+		return false
 	}
 	s.closing = true
-	s.reason, s.why = reason, why
-	s.out = append(s.out, msg...)
-	// Wake the receive loop: its next read fails at once. Under s.mu, so
-	// that it cannot set a new deadline after this one.
-	_ = s.conn.SetReadDeadline(time.Unix(1, 0))
+	s.reason, s.why, s.msg = reason, why, msg
+	close(s.ended)
+	return true
 }
 
-func (s *session) ended() bool {
+func (s *session) isClosing() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closing
@@ -140,155 +109,97 @@ func (s *session) endReason() (string, string) {
 	return s.reason, s.why
 }
 
-// setReadDeadline sets the next read's deadline unless the session ended.
-func (s *session) setReadDeadline(t time.Time) bool {
+// opError puts a system call's error on the client's socket in the form
+// net.Conn reports it.
+func (s *session) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: s.local.Network(), Source: s.local, Addr: s.remote, Err: os.NewSyscallError(op, err)}
+}
+
+// takeFd takes conn's descriptor out of Go's poller: it keeps a duplicate
+// and closes conn (which removes the original from the poller without
+// closing the socket).
+func (s *session) takeFd(conn net.Conn) error {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return errNotRaw
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("raw connection: %w", err)
+	}
+	var derr error
+	if err := rc.Control(func(fd uintptr) {
+		s.fd, derr = dupCloexec(int(fd))
+	}); err != nil {
+		return fmt.Errorf("raw connection: %w", err)
+	}
+	if derr != nil {
+		s.fd = -1
+		return derr
+	}
+	if err := conn.Close(); err != nil {
+		_ = syscall.Close(s.fd)
+		s.fd = -1
+		return fmt.Errorf("close the original descriptor: %w", err)
+	}
+	return nil
+}
+
+// giveBackConn returns the client's descriptor as a net.Conn again (in
+// the poller), for the last message and the closing linger; nil if that
+// fails (the descriptor is closed then).
+func (s *session) giveBackConn() net.Conn {
+	if s.fd < 0 {
+		return nil
+	}
+	f := os.NewFile(uintptr(s.fd), "client")
+	s.fd = -1
+	conn, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		s.r.log.Printf("Could not take back the client socket %s: %v", s.addr, err)
+		return nil
+	}
+	return conn
+}
+
+// finish writes what is queued and the last message to the client with
+// the write deadline (unless the session was aborted), discards the
+// client's unterminated bytes, frees the control slot and closes the
+// connection. After the I/O loop has let go of the session.
+func (s *session) finish(conn net.Conn) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return false
+	out := s.out
+	if !s.aborted {
+		out = append(out, s.msg...)
+	} else {
+		out = nil
 	}
-	_ = s.conn.SetReadDeadline(t)
-	return true
-}
-
-// sendLoop writes queued bytes to the client; after end it drains the
-// queue (with the last message) and returns.
-func (s *session) sendLoop() {
-	for range s.wake {
-		for {
-			// Swap buffers: the device appends to one while this loop
-			// writes the other out.
-			s.mu.Lock()
-			if s.aborted {
-				s.mu.Unlock()
-				return
-			}
-			if s.busy {
-				// send is writing straight through; it pokes when done if
-				// there is more (or the end) to handle.
-				s.mu.Unlock()
-				break
-			}
-			batch := s.out
-			if len(batch) == 0 {
-				closing := s.closing
-				s.mu.Unlock()
-				if closing {
-					return
-				}
-				break
-			}
-			s.out, s.spare = s.spare[:0], nil
-			s.busy = true
-			// Under s.mu, so that an abort's deadline is not overwritten.
-			_ = s.conn.SetWriteDeadline(time.Now().Add(s.r.cfg.WriteTimeout))
-			s.mu.Unlock()
-			_, err := s.raw.Write(batch)
-			s.mu.Lock()
-			s.busy = false
-			if cap(batch) <= s.r.cfg.MaxPending {
-				s.spare = batch[:0]
-			}
-			s.mu.Unlock()
-			if err != nil {
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					s.end(metrics.DisconnectSlowClient, fmt.Sprintf("the client did not read for %v", s.r.cfg.WriteTimeout), "")
-				} else {
-					s.end(metrics.DisconnectWriteError, fmt.Sprintf("writing to the client failed: %v", err), "")
-				}
-				return
-			}
-		}
+	s.mu.Unlock()
+	if conn != nil && len(out) > 0 {
+		_ = conn.SetWriteDeadline(time.Now().Add(s.r.cfg.WriteTimeout))
+		_, _ = conn.Write(out) // the client is leaving either way
 	}
-}
-
-// receiveLoop reads from the client, strips heartbeats, keeps the
-// heartbeat deadline and the hold-back bound, and writes the rest to the
-// device. It returns when the session has ended.
-func (s *session) receiveLoop() {
-	defer s.poke() // let the send loop see the end
-	cfg := &s.r.cfg
-	buf := make([]byte, 4096)
-	out := make([]byte, 0, 4096)
-	heartbeatDeadline := time.Now().Add(cfg.HeartbeatTimeout)
-	var holdDeadline time.Time // zero while nothing is held back
-	var deadlineSet time.Time  // the read deadline in force
-	for {
-		deadline := heartbeatDeadline
-		if !holdDeadline.IsZero() && holdDeadline.Before(deadline) {
-			deadline = holdDeadline
-		}
-		// Only when it changes (a heartbeat, a hold): resetting the
-		// runtime's timer on every read costs. An end's deadline in the
-		// past stays in force, so the next read still fails at once.
-		if !deadline.Equal(deadlineSet) {
-			if !s.setReadDeadline(deadline) {
-				return
-			}
-			deadlineSet = deadline
-		}
-		n, err := s.raw.Read(buf)
-		if n > 0 {
-			var beats int
-			out, beats = s.strip.Strip(out[:0], buf[:n])
-			if beats > 0 {
-				s.r.m.HeartbeatsReceived.Add(float64(beats))
-				heartbeatDeadline = time.Now().Add(cfg.HeartbeatTimeout)
-			}
-			switch {
-			case len(s.strip.Pending()) == 0:
-				holdDeadline = time.Time{}
-			case holdDeadline.IsZero():
-				holdDeadline = time.Now().Add(cfg.SentinelHold)
-			}
-			if !s.writeSerial(s.lines.Feed(out)) {
-				return
-			}
-		}
-		if err == nil {
-			continue
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			if s.ended() {
-				return
-			}
-			now := time.Now()
-			if !holdDeadline.IsZero() && !now.Before(holdDeadline) {
-				// Nothing completed the sentinel in time: it is data (and,
-				// like any data, waits for its line's terminator).
-				holdDeadline = time.Time{}
-				s.r.m.SentinelHoldReleases.Inc()
-				if !s.writeSerial(s.lines.Feed(s.strip.Flush(out[:0]))) {
-					return
-				}
-				continue
-			}
-			if !now.Before(heartbeatDeadline) {
-				s.end(metrics.DisconnectHeartbeatTimeout, "the heartbeat timeout elapsed", protocol.MsgHeartbeatTimeout)
-				return
-			}
-			deadlineSet = time.Time{} // woke early: set it again
-			continue
-		}
-		if errors.Is(err, io.EOF) {
-			// What was held back as a possible sentinel start is data: up
-			// to its last terminator (if the sentinel has one) it goes to
-			// the device, the rest is discarded with the unterminated line.
-			if len(s.strip.Pending()) > 0 && !s.writeSerial(s.lines.Feed(s.strip.Flush(out[:0]))) {
-				return
-			}
-			s.end(metrics.DisconnectClientClosed, "the client closed the connection", "")
-		} else {
-			s.end(metrics.DisconnectReadError, fmt.Sprintf("reading from the client failed: %v", err), "")
-		}
-		return
+	s.discardUnterminated()
+	r := s.r
+	r.mu.Lock()
+	if r.sess == s {
+		r.sess = nil
+	}
+	r.mu.Unlock()
+	reason, why := s.endReason()
+	r.m.ClientInControl.Set(0)
+	r.m.ClientDisconnects.WithLabelValues(reason).Inc()
+	r.log.Printf("Disconnected the client socket %s: %s", s.addr, why)
+	if conn != nil {
+		closeConn(conn)
 	}
 }
 
 // discardUnterminated drops, once the client has gone, the bytes it sent
 // after its last line terminator (and a possible sentinel start held back),
 // so that they never run in front of the next client's first command; it
-// logs and counts them. Only after the receive loop has returned.
+// logs and counts them. Only after the I/O loop has let go of the session.
 func (s *session) discardUnterminated() {
 	d := append(s.lines.Discard(), s.strip.Pending()...)
 	s.strip.Reset()
@@ -299,11 +210,8 @@ func (s *session) discardUnterminated() {
 	s.r.log.Printf("Discarded the unterminated bytes of the client socket %s ->%s<-", s.addr, escape.String(d))
 }
 
-// writeSerial writes to the device; on failure it ends the session.
-func (s *session) writeSerial(p []byte) bool {
-	if err := s.r.writeSerial(p); err != nil {
-		s.end(metrics.DisconnectSerialLost, fmt.Sprintf("writing to the serial device failed: %v", err), protocol.MsgSerialUnavailable)
-		return false
-	}
-	return true
+// sessionFailedTakeover is the reason logged when the client's descriptor
+// cannot be taken over (out of descriptors).
+func sessionFailedTakeover(err error) string {
+	return fmt.Sprintf("taking over the client socket failed: %v", err)
 }

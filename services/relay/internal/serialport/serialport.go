@@ -31,6 +31,13 @@ import (
 // broken or closed.
 type Port interface {
 	io.ReadWriteCloser
+	// Fd is the device's non-blocking descriptor, for a caller that waits
+	// for it in its own epoll set and reads and writes it itself. Such a
+	// caller never calls Read, Write or SetReadDeadline (they hand the
+	// descriptor to Go's runtime poller, which would then be woken by
+	// every byte from the device too) and stops using the descriptor
+	// before it calls Close.
+	Fd() int
 }
 
 // Opener opens the configured device.
@@ -83,20 +90,23 @@ func Resolve(pattern string) (string, error) {
 // Open resolves Pattern and opens the device raw, 8N1, at Baud.
 //
 // Two descriptors of the device are opened. The first, non-blocking, is
-// the one read and written, through Go's runtime poller: a reader waiting
-// for the modem parks in the poller (epoll) instead of blocking a thread in
-// select(2) as go.bug.st/serial's Read does, which kept the runtime's
-// monitor thread busy. The second is go.bug.st/serial's, which configures
-// the line (termios is the device's, shared by both) and takes exclusive
-// access (TIOCEXCL) after the first is open, so that no other process can
-// open the modem meanwhile. Closing the port closes both.
+// the one read and written: by the relay's own epoll loop through Fd, or
+// by Read and Write, which wait in Go's runtime poller (a reader waiting for
+// the modem parks there instead of blocking a thread in select(2) as
+// go.bug.st/serial's Read does, which kept the runtime's monitor thread
+// busy). It is handed to the poller only on the first Read, Write or
+// SetReadDeadline. The second is go.bug.st/serial's, which configures the
+// line (termios is the device's, shared by both) and takes exclusive access
+// (TIOCEXCL) after the first is open, so that no other process can open
+// the modem meanwhile. Closing the port closes both.
 func (d *Device) Open() (Port, string, error) {
 	path, err := Resolve(d.Pattern)
 	if err != nil {
 		return nil, "", err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
+	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_NOCTTY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
+		err = &fs.PathError{Op: "open", Path: path, Err: err}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, "", fmt.Errorf("open %s: %w: %w", path, ErrNotFound, err)
 		}
@@ -109,38 +119,61 @@ func (d *Device) Open() (Port, string, error) {
 		StopBits: serial.OneStopBit,
 	})
 	if err != nil {
-		f.Close()
+		_ = syscall.Close(fd)
 		var pe *serial.PortError
 		if errors.As(err, &pe) && pe.Code() == serial.PortNotFound || errors.Is(err, fs.ErrNotExist) {
 			return nil, "", fmt.Errorf("open %s: %w: %w", path, ErrNotFound, err)
 		}
 		return nil, "", fmt.Errorf("open %s at %d baud: %w", path, d.Baud, err)
 	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		conf.Close()
-		f.Close()
-		return nil, "", fmt.Errorf("open %s: raw descriptor: %w", path, err)
-	}
-	return &port{f: f, rc: rc, conf: conf}, path, nil
+	return &port{fd: fd, path: path, conf: conf}, path, nil
 }
 
-// port reads and writes f through the runtime poller, with raw system
-// calls (package rawfd); conf keeps the line's configuration and
-// exclusive access while the port is open.
+// port is the device's non-blocking descriptor fd, wrapped in an os.File
+// in the runtime poller (read and written with raw system calls, package
+// rawfd) on first use by Read, Write or SetReadDeadline; conf keeps the
+// line's configuration and exclusive access while the port is open.
 type port struct {
-	f      *os.File
+	fd   int
+	path string
+	conf serial.Port
+
+	mu     sync.Mutex
+	f      *os.File        // nil until first used
 	rc     syscall.RawConn // f's
-	conf   serial.Port
 	closed atomic.Bool
-	once   sync.Once
 	err    error // of the first Close
+}
+
+// Fd returns the device's non-blocking descriptor (see Port).
+func (p *port) Fd() int { return p.fd }
+
+// file returns fd in the runtime poller, wrapping it on first use.
+func (p *port) file() (*os.File, syscall.RawConn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() {
+		return nil, nil, fs.ErrClosed
+	}
+	if p.f == nil {
+		f := os.NewFile(uintptr(p.fd), p.path) // non-blocking: in the poller
+		rc, err := f.SyscallConn()
+		if err != nil {
+			return nil, nil, err
+		}
+		p.f, p.rc = f, rc
+	}
+	return p.f, p.rc, nil
 }
 
 // Read waits in the poller until the device sends bytes, fails or the
 // port is closed (then the error wraps fs.ErrClosed).
 func (p *port) Read(b []byte) (int, error) {
-	n, err := rawfd.Read(p.rc, b)
+	_, rc, err := p.file()
+	if err != nil {
+		return 0, p.ioError("read", err)
+	}
+	n, err := rawfd.Read(rc, b)
 	if err != nil {
 		return n, p.ioError("read", err)
 	}
@@ -150,7 +183,11 @@ func (p *port) Read(b []byte) (int, error) {
 // Write writes all of b, waiting in the poller while the device's buffer
 // is full.
 func (p *port) Write(b []byte) (int, error) {
-	n, err := rawfd.Write(p.rc, b)
+	_, rc, err := p.file()
+	if err != nil {
+		return 0, p.ioError("write", err)
+	}
+	n, err := rawfd.Write(rc, b)
 	if err != nil {
 		return n, p.ioError("write", err)
 	}
@@ -170,18 +207,31 @@ func (p *port) ioError(op string, err error) error {
 // SetReadDeadline bounds the next reads, as on a network connection (for
 // tools and tests that read the device directly; the relay closes the port
 // to stop its reader instead).
-func (p *port) SetReadDeadline(t time.Time) error { return p.f.SetReadDeadline(t) }
+func (p *port) SetReadDeadline(t time.Time) error {
+	f, _, err := p.file()
+	if err != nil {
+		return err
+	}
+	return f.SetReadDeadline(t)
+}
 
 // Close closes both descriptors; a Read or Write in progress returns an
 // error wrapping fs.ErrClosed (os.File defers the close(2) until it is out).
 func (p *port) Close() error {
-	p.once.Do(func() {
-		p.closed.Store(true)
-		ferr := p.f.Close()
-		cerr := p.conf.Close()
-		if err := errors.Join(ferr, cerr); err != nil {
-			p.err = fmt.Errorf("serial close: %w", err)
-		}
-	})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Swap(true) {
+		return p.err
+	}
+	var ferr error
+	if p.f != nil {
+		ferr = p.f.Close()
+	} else {
+		ferr = syscall.Close(p.fd)
+	}
+	cerr := p.conf.Close()
+	if err := errors.Join(ferr, cerr); err != nil {
+		p.err = fmt.Errorf("serial close: %w", err)
+	}
 	return p.err
 }
