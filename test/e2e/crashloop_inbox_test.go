@@ -112,9 +112,9 @@ func crashLoop(t *testing.T, seed uint64, rounds int, disrupt func(s *stack)) {
 		time.Sleep(time.Duration(rng.IntN(80)) * time.Millisecond)
 		disrupt(s)
 	}
-	msgs := s.waitInbox(len(want), 60*time.Second)
+	s.waitInbox(len(want), 60*time.Second)
 	time.Sleep(500 * time.Millisecond) // more sweeps: nothing may come twice
-	msgs = s.inbox()
+	msgs := s.inbox()
 	var got []string
 	for _, m := range msgs {
 		if m.State != "received" {

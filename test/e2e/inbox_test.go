@@ -148,10 +148,10 @@ func TestInboxEveryFormExactlyOnce(t *testing.T) {
 	for _, c := range cases {
 		s.deliver(c.in)
 	}
-	msgs := s.waitInbox(len(cases), 20*time.Second)
+	s.waitInbox(len(cases), 20*time.Second)
 	// Let a few more sweeps run: nothing may appear twice.
 	time.Sleep(time.Second)
-	msgs = s.inbox()
+	msgs := s.inbox()
 	if len(msgs) != len(cases) {
 		t.Fatalf("inbox has %d messages, want %d: %+v", len(msgs), len(cases), msgs)
 	}
