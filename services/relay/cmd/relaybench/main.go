@@ -44,6 +44,9 @@ const userHZ = 100
 // opTimeout bounds every wait of the benchmark (a start, a warm-up, a round).
 const opTimeout = 60 * time.Second
 
+// delayedACKBound is how long one round trip may wait for a delayed ACK.
+const delayedACKBound = 50 * time.Millisecond
+
 type options struct {
 	device, control              string
 	relay, ser2net, socat, work  string
@@ -155,8 +158,11 @@ func measure(o options, t target, round int, noise []byte, res *result) (err err
 			}
 		}
 	}()
-	// Whatever blocks longer than opTimeout is broken: closing unblocks it.
-	watchdog := time.AfterFunc(opTimeout, func() { conn.Close() })
+	// Whatever blocks longer than this is broken: closing unblocks it. The
+	// round trips may each wait for a delayed ACK (ser2net and socat write
+	// the echo and the OK as two segments without TCP_NODELAY), about 40 ms
+	// on Linux: allow that for every one.
+	watchdog := time.AfterFunc(opTimeout+time.Duration(o.trips)*delayedACKBound, func() { conn.Close() })
 	defer watchdog.Stop()
 
 	if err := warmUp(conn); err != nil {
