@@ -128,10 +128,10 @@ func (l *ioLoop) run(stop <-chan struct{}) error {
 		default:
 		}
 		now := time.Now()
-		l.take(now)
 		if l.s != nil && l.s.isClosing() {
 			l.detach()
 		}
+		l.take(now)
 		n, err := l.wait(events, l.timeout(now))
 		if err != nil {
 			return err
@@ -228,8 +228,12 @@ func (l *ioLoop) drainWake() {
 	}
 }
 
-// take attaches the session handed over by attach, if any.
+// take attaches the session handed over by attach, if any, once the
+// previous one is detached.
 func (l *ioLoop) take(now time.Time) {
+	if l.s != nil {
+		return
+	}
 	l.mu.Lock()
 	s := l.pending
 	l.pending = nil
