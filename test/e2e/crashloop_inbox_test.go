@@ -153,27 +153,15 @@ func countOf(xs []string, x string) int {
 
 // The api is killed with SIGKILL while it drains, and restarted.
 func TestCrashLoopInboxKillAPI(t *testing.T) {
-	crashLoop(t, 20260901, 24, func(s *stack) {
-		_ = s.apiProc.cmd.Process.Kill()
-		<-s.apiProc.done
-		s.apiProc = start(s.t, s.dir, "api", s.apiEnv)
-		s.waitHTTP("http://" + s.api + "/healthz")
-	})
+	crashLoop(t, 20260901, 24, (*stack).restartAPIHard)
 }
 
 // The relay is killed with SIGKILL while the api drains, and restarted.
 func TestCrashLoopInboxKillRelay(t *testing.T) {
-	crashLoop(t, 20260902, 20, func(s *stack) {
-		_ = s.relay.cmd.Process.Kill()
-		<-s.relay.done
-		s.startRelay()
-	})
+	crashLoop(t, 20260902, 20, (*stack).restartRelayHard)
 }
 
 // The modem is unplugged while the api drains, and plugged back in.
 func TestCrashLoopInboxUnplug(t *testing.T) {
-	crashLoop(t, 20260903, 20, func(s *stack) {
-		s.ctlCall("POST", "/unplug", `{"for":"150ms"}`, nil)
-		time.Sleep(200 * time.Millisecond)
-	})
+	crashLoop(t, 20260903, 20, (*stack).replug)
 }

@@ -126,27 +126,15 @@ func sendCrashLoop(t *testing.T, seed uint64, rounds int, disrupt func(s *stack)
 
 // The api is killed with SIGKILL while it sends, and restarted.
 func TestCrashLoopSendKillAPI(t *testing.T) {
-	sendCrashLoop(t, 20260911, 20, func(s *stack) {
-		_ = s.apiProc.cmd.Process.Kill()
-		<-s.apiProc.done
-		s.apiProc = start(s.t, s.dir, "api", s.apiEnv)
-		s.waitHTTP("http://" + s.api + "/healthz")
-	})
+	sendCrashLoop(t, 20260911, 20, (*stack).restartAPIHard)
 }
 
 // The relay is killed with SIGKILL while the api sends, and restarted.
 func TestCrashLoopSendKillRelay(t *testing.T) {
-	sendCrashLoop(t, 20260912, 20, func(s *stack) {
-		_ = s.relay.cmd.Process.Kill()
-		<-s.relay.done
-		s.startRelay()
-	})
+	sendCrashLoop(t, 20260912, 20, (*stack).restartRelayHard)
 }
 
 // The modem is unplugged while the api sends, and plugged back in.
 func TestCrashLoopSendUnplug(t *testing.T) {
-	sendCrashLoop(t, 20260913, 20, func(s *stack) {
-		s.ctlCall("POST", "/unplug", `{"for":"150ms"}`, nil)
-		time.Sleep(200 * time.Millisecond)
-	})
+	sendCrashLoop(t, 20260913, 20, (*stack).replug)
 }
