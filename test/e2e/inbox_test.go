@@ -59,23 +59,26 @@ func (s *stack) simStore(mem string) []control.StoredSMS {
 }
 
 // inbox lists the whole inbox through the API, page by page.
-func (s *stack) inbox() []inboxMsg {
+func (s *stack) inbox() []inboxMsg { return allPages[inboxMsg](s, "/v1/inbox?limit=200") }
+
+// allPages follows a listing's cursor (path has a query already) and
+// returns every message of every page.
+func allPages[T any](s *stack, path string) []T {
 	s.t.Helper()
-	var all []inboxMsg
-	path := "/v1/inbox?limit=200"
-	for {
+	var all []T
+	for next := path; ; {
 		var page struct {
-			Messages []inboxMsg `json:"messages"`
-			Next     string     `json:"next"`
+			Messages []T    `json:"messages"`
+			Next     string `json:"next"`
 		}
-		if code := s.call("GET", path, userKey, "", &page); code != 200 {
-			s.t.Fatalf("GET %s: %d", path, code)
+		if code := s.call("GET", next, userKey, "", &page); code != 200 {
+			s.t.Fatalf("GET %s: %d", next, code)
 		}
 		all = append(all, page.Messages...)
 		if page.Next == "" {
 			return all
 		}
-		path = "/v1/inbox?limit=200&cursor=" + url.QueryEscape(page.Next)
+		next = path + "&cursor=" + url.QueryEscape(page.Next)
 	}
 }
 

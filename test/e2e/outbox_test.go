@@ -84,25 +84,7 @@ func (s *stack) waitMessage(id string, limit time.Duration, states ...string) ou
 }
 
 // outbox lists every outbound message, page by page.
-func (s *stack) outbox() []outMsg {
-	s.t.Helper()
-	var all []outMsg
-	path := "/v1/messages?direction=out&limit=500"
-	for {
-		var page struct {
-			Messages []outMsg `json:"messages"`
-			Next     string   `json:"next"`
-		}
-		if code := s.call("GET", path, userKey, "", &page); code != 200 {
-			s.t.Fatalf("GET %s: %d", path, code)
-		}
-		all = append(all, page.Messages...)
-		if page.Next == "" {
-			return all
-		}
-		path = "/v1/messages?direction=out&limit=500&cursor=" + url.QueryEscape(page.Next)
-	}
-}
+func (s *stack) outbox() []outMsg { return allPages[outMsg](s, "/v1/messages?direction=out&limit=500") }
 
 // storedOutbound are the STO UNSENT / STO SENT messages left in SM.
 func (s *stack) storedOutbound() int {
