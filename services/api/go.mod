@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/sim-modem-api/sim-modem-api/modem v0.0.0
-	github.com/sim-modem-api/sim-modem-api/services/relay v0.0.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -22,6 +21,7 @@ require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/klauspost/compress v1.18.0 // indirect
+	github.com/kr/text v0.2.0 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/mattn/go-colorable v0.1.13 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
@@ -45,7 +45,5 @@ require (
 )
 
 replace github.com/sim-modem-api/sim-modem-api/modem => ../../modem
-
-replace github.com/sim-modem-api/sim-modem-api/services/relay => ../relay
 
 replace github.com/sim-modem-api/sim-modem-api/simulator => ../../simulator

@@ -24,19 +24,19 @@ import (
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
+	"github.com/sim-modem-api/sim-modem-api/modem/poller"
+	"github.com/sim-modem-api/sim-modem-api/modem/relayconn"
+	"github.com/sim-modem-api/sim-modem-api/modem/scheduler"
+	"github.com/sim-modem-api/sim-modem-api/modem/urc"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/apikeys"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/config"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/events"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/httpapi"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/inbox"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemevents"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemid"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/outbox"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/relayconn"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/webhook"
 )
@@ -108,7 +108,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		Logger: log, OnResult: func(r string) { evm.WebhookDeliveries.WithLabelValues(r).Inc() },
 	})
 	modemEvents := modemevents.New(st, log)
-	disp := events.New(log, m.URC)
+	disp := urc.New(log, m.URC)
 	ops := modemops.New(modemops.Config{
 		SMSC: cfg.SMSC, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout,
 		USSDTimeout: cfg.USSDTimeout, Logger: log, MaxParts: cfg.MaxParts,

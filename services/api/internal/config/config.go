@@ -16,9 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/phone"
+	"github.com/sim-modem-api/sim-modem-api/modem/phone"
+	"github.com/sim-modem-api/sim-modem-api/modem/relaywire"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
-	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
 )
 
 // Config is the validated configuration.
@@ -91,7 +91,7 @@ func newEntries() []*entry {
 		{flag: "keys", env: "API_KEYS", def: "", help: "comma-separated bearer keys (user role)"},
 		{flag: "admin-keys", env: "API_ADMIN_KEYS", def: "", help: "comma-separated bearer keys (admin role: raw AT, PIN)"},
 		{flag: "heartbeat", env: "API_HEARTBEAT", def: "2s", help: "heartbeat period towards the relay"},
-		{flag: "heartbeat-sentinel", env: "API_HEARTBEAT_SENTINEL", def: protocol.DefaultSentinel, help: "heartbeat sentinel (as the relay's)"},
+		{flag: "heartbeat-sentinel", env: "API_HEARTBEAT_SENTINEL", def: relaywire.DefaultSentinel, help: "heartbeat sentinel (as the relay's)"},
 		{flag: "smsc", env: "API_SMSC", def: "", help: "SMSC number written into every PDU (+E.164); empty uses the modem's (AT+CSCA)"},
 		{flag: "default-country", env: "API_DEFAULT_COUNTRY", def: "", help: "calling code for national numbers (e.g. 43); empty refuses national numbers"},
 		{flag: "sms-pacing", env: "API_SMS_PACING", def: "3.5s", help: "least time between two SMS bodies"},
@@ -256,7 +256,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	if c.DataDir == "" {
 		bad("data-dir", "a directory path")
 	}
-	if c.Heartbeat >= protocol.DefaultHeartbeatTimeout {
+	if c.Heartbeat >= relaywire.DefaultHeartbeatTimeout {
 		bad("heartbeat", "less than the relay's 5s heartbeat timeout")
 	}
 	if n := len(c.Sentinel); n < 1 || n > 64 || strings.Trim(c.Sentinel, "0123456789ABCDEFabcdef") == "" {

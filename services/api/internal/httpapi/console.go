@@ -2,9 +2,9 @@ package httpapi
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/apikeys"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/console"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 )
 
 // ---- what the web console needs besides the public endpoints

@@ -10,9 +10,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/relayconn"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
+	"github.com/sim-modem-api/sim-modem-api/modem/relayconn"
+	"github.com/sim-modem-api/sim-modem-api/modem/scheduler"
 )
 
 // FieldMessage is the error of one request field.

@@ -18,13 +18,13 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
+	"github.com/sim-modem-api/sim-modem-api/modem/phone"
+	"github.com/sim-modem-api/sim-modem-api/modem/poller"
+	"github.com/sim-modem-api/sim-modem-api/modem/scheduler"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/apikeys"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/outbox"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/phone"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 )
 

@@ -16,12 +16,12 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
+	"github.com/sim-modem-api/sim-modem-api/modem/poller"
+	"github.com/sim-modem-api/sim-modem-api/modem/relayconn"
+	"github.com/sim-modem-api/sim-modem-api/modem/scheduler"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/apikeys"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/relayconn"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
 	"github.com/sim-modem-api/sim-modem-api/simulator/device"
 	"go.uber.org/goleak"
 )

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sim-modem-api/sim-modem-api/modem/poller"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/apikeys"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 )
 

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
+	"github.com/sim-modem-api/sim-modem-api/modem/phone"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/outbox"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/phone"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 )
 

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
+	"github.com/sim-modem-api/sim-modem-api/modem/scheduler"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemid"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/outbox"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 )
 

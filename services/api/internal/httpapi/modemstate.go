@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
+	"github.com/sim-modem-api/sim-modem-api/modem/poller"
 )
 
 // readiness says whether a send would be attempted now, and if not, why:

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 	"github.com/sim-modem-api/sim-modem-api/simulator/device"
 )

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
 	"github.com/sim-modem-api/sim-modem-api/modem/pdu"
 	"github.com/sim-modem-api/sim-modem-api/modem/smsmem"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 	"github.com/sim-modem-api/sim-modem-api/simulator/device"
 )

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
+	"github.com/sim-modem-api/sim-modem-api/modem/poller"
 )
 
 // TestServe scrapes the metrics listener over real TCP, then stops it.

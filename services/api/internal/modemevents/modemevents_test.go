@@ -9,8 +9,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/poller"
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
+	"github.com/sim-modem-api/sim-modem-api/modem/poller"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 )
 

@@ -14,7 +14,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 )
 

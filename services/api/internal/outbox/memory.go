@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
 	"github.com/sim-modem-api/sim-modem-api/modem/pdu"
 	"github.com/sim-modem-api/sim-modem-api/modem/smsmem"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 )
 
 // samePDU reports whether the stored PDU line is the part's PDU: the

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
 	"github.com/sim-modem-api/sim-modem-api/modem/smsmem"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 )
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
+	"github.com/sim-modem-api/sim-modem-api/modem/relaywire"
 	"github.com/sim-modem-api/sim-modem-api/simulator/ptylink"
 	"go.uber.org/goleak"
 )
@@ -197,7 +197,7 @@ func TestBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	rest, err := io.ReadAll(c)
-	if err != nil || string(rest) != protocol.MsgRelayShuttingDown {
+	if err != nil || string(rest) != relaywire.MsgRelayShuttingDown {
 		t.Fatalf("client got %q, %v at SIGTERM", rest, err)
 	}
 	p.waitLine(t, "Shut down")

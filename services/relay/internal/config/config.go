@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
+	"github.com/sim-modem-api/sim-modem-api/modem/relaywire"
 )
 
 // DefaultMetricsListen is the address of the metrics and health endpoint.
@@ -76,12 +76,12 @@ func Parse(name string, args []string, lookupEnv func(string) (string, bool), ou
 	def := func(fl, value, usage string) {
 		raw[fl] = fs.String(fl, value, fmt.Sprintf("%s (env %s)", usage, Env[fl]))
 	}
-	def("device", protocol.DefaultDevice, "serial device: a path, a symlink such as /dev/serial/by-id/..., or a glob (first match in sorted order)")
-	def("baud", strconv.Itoa(protocol.DefaultBaud), "serial speed in baud (raw 8N1)")
-	def("listen", protocol.DefaultListen, "TCP address for the client")
-	def("heartbeat-timeout", protocol.DefaultHeartbeatTimeout.String(), "heartbeat timeout: a duration (5s) or milliseconds (5000)")
-	def("heartbeat-sentinel", protocol.DefaultSentinel, "heartbeat marker, removed from the client's stream")
-	def("sentinel-hold", protocol.DefaultSentinelHold.String(), "longest time bytes that may start a heartbeat are held back (below the heartbeat timeout)")
+	def("device", relaywire.DefaultDevice, "serial device: a path, a symlink such as /dev/serial/by-id/..., or a glob (first match in sorted order)")
+	def("baud", strconv.Itoa(relaywire.DefaultBaud), "serial speed in baud (raw 8N1)")
+	def("listen", relaywire.DefaultListen, "TCP address for the client")
+	def("heartbeat-timeout", relaywire.DefaultHeartbeatTimeout.String(), "heartbeat timeout: a duration (5s) or milliseconds (5000)")
+	def("heartbeat-sentinel", relaywire.DefaultSentinel, "heartbeat marker, removed from the client's stream")
+	def("sentinel-hold", relaywire.DefaultSentinelHold.String(), "longest time bytes that may start a heartbeat are held back (below the heartbeat timeout)")
 	def("write-timeout", DefaultWriteTimeout.String(), "longest time a write to the client may block before it is disconnected")
 	def("metrics-listen", DefaultMetricsListen, "HTTP address for /metrics and /healthz; empty disables it")
 	fs.Usage = func() {

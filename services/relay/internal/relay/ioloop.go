@@ -10,9 +10,9 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/sim-modem-api/sim-modem-api/modem/relaywire"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/metrics"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/tracelog"
-	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
 )
 
 // ioLoop relays between the open device and the client in control, as
@@ -457,7 +457,7 @@ func (l *ioLoop) deadlines(now time.Time) {
 		return
 	}
 	if !now.Before(s.heartbeatDeadline) {
-		s.end(metrics.DisconnectHeartbeatTimeout, "the heartbeat timeout elapsed", protocol.MsgHeartbeatTimeout)
+		s.end(metrics.DisconnectHeartbeatTimeout, "the heartbeat timeout elapsed", relaywire.MsgHeartbeatTimeout)
 	}
 }
 
@@ -512,7 +512,7 @@ func (l *ioLoop) deviceWriteFailed(n, total int, e syscall.Errno) {
 	l.r.log.Printf("Serial write failed after %d of %d bytes", n, total)
 	err := fmt.Errorf("serial write: %w", &fs.PathError{Op: "write", Path: l.path, Err: e})
 	if s := l.s; s != nil {
-		s.end(metrics.DisconnectSerialLost, fmt.Sprintf("writing to the serial device failed: %v", err), protocol.MsgSerialUnavailable)
+		s.end(metrics.DisconnectSerialLost, fmt.Sprintf("writing to the serial device failed: %v", err), relaywire.MsgSerialUnavailable)
 	}
 }
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sim-modem-api/sim-modem-api/modem/relaywire"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/relay"
-	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
 	"github.com/sim-modem-api/sim-modem-api/simulator/ptylink"
 )
 
@@ -82,8 +82,8 @@ func TestSingleProcessor(t *testing.T) {
 		c.send("<heartbeat>")
 		c.roundTrip()
 	}
-	h.dial().expectClosed(protocol.MsgAlreadyInControl)
-	c.expectClosed(protocol.MsgHeartbeatTimeout)
+	h.dial().expectClosed(relaywire.MsgAlreadyInControl)
+	c.expectClosed(relaywire.MsgHeartbeatTimeout)
 }
 
 // TestRoundTripsWhileBusy: many quick round trips and a flood of modem

@@ -25,22 +25,22 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sim-modem-api/sim-modem-api/modem/relaywire"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/metrics"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/serialport"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/tracelog"
-	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
 )
 
 // Config tunes a Relay. Zero durations and sizes take the defaults noted.
 type Config struct {
 	// Device names the device in log lines (the Opener decides what is opened).
 	Device string
-	// HeartbeatTimeout: default protocol.DefaultHeartbeatTimeout.
+	// HeartbeatTimeout: default relaywire.DefaultHeartbeatTimeout.
 	HeartbeatTimeout time.Duration
-	// Sentinel: default protocol.DefaultSentinel.
+	// Sentinel: default relaywire.DefaultSentinel.
 	Sentinel string
 	// SentinelHold bounds how long bytes that may start a sentinel are held
-	// back; default protocol.DefaultSentinelHold.
+	// back; default relaywire.DefaultSentinelHold.
 	SentinelHold time.Duration
 	// WriteTimeout bounds one write to the client; default 5s.
 	WriteTimeout time.Duration
@@ -57,13 +57,13 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.HeartbeatTimeout <= 0 {
-		c.HeartbeatTimeout = protocol.DefaultHeartbeatTimeout
+		c.HeartbeatTimeout = relaywire.DefaultHeartbeatTimeout
 	}
 	if c.Sentinel == "" {
-		c.Sentinel = protocol.DefaultSentinel
+		c.Sentinel = relaywire.DefaultSentinel
 	}
 	if c.SentinelHold <= 0 {
-		c.SentinelHold = protocol.DefaultSentinelHold
+		c.SentinelHold = relaywire.DefaultSentinelHold
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 5 * time.Second
@@ -156,7 +156,7 @@ func (r *Relay) Serve(ctx context.Context, ln net.Listener) error {
 	s := r.sess
 	r.mu.Unlock()
 	if s != nil {
-		s.end(metrics.DisconnectShutdown, "the relay is shutting down", protocol.MsgRelayShuttingDown)
+		s.end(metrics.DisconnectShutdown, "the relay is shutting down", relaywire.MsgRelayShuttingDown)
 	}
 	sessWG.Wait()
 	stopSerial()
@@ -199,11 +199,11 @@ func (r *Relay) admit(ctx context.Context, conn net.Conn, wg *sync.WaitGroup) {
 	var reason, why, msg string
 	switch {
 	case r.stopping || ctx.Err() != nil:
-		reason, why, msg = metrics.RejectShutdown, "the relay is shutting down", protocol.MsgRelayShuttingDown
+		reason, why, msg = metrics.RejectShutdown, "the relay is shutting down", relaywire.MsgRelayShuttingDown
 	case r.sess != nil:
-		reason, why, msg = metrics.RejectInControl, "there's already a client in control", protocol.MsgAlreadyInControl
+		reason, why, msg = metrics.RejectInControl, "there's already a client in control", relaywire.MsgAlreadyInControl
 	case !r.deviceOpen():
-		reason, why, msg = metrics.RejectNoDevice, "the serial device is unavailable", protocol.MsgNoSerialDevice
+		reason, why, msg = metrics.RejectNoDevice, "the serial device is unavailable", relaywire.MsgNoSerialDevice
 	}
 	if reason != "" {
 		r.mu.Unlock()
@@ -286,7 +286,7 @@ func (r *Relay) runSession(s *session, conn net.Conn) {
 	l := r.loop
 	r.portMu.RUnlock()
 	if l == nil || !l.attach(s) {
-		s.end(metrics.DisconnectSerialLost, "the serial device became unavailable", protocol.MsgSerialUnavailable)
+		s.end(metrics.DisconnectSerialLost, "the serial device became unavailable", relaywire.MsgSerialUnavailable)
 		close(s.detached)
 	}
 	<-s.ended
@@ -347,7 +347,7 @@ func (r *Relay) serialLoop(ctx context.Context) {
 		s := r.sess
 		r.mu.Unlock()
 		if s != nil {
-			s.end(metrics.DisconnectSerialLost, "the serial device became unavailable", protocol.MsgSerialUnavailable)
+			s.end(metrics.DisconnectSerialLost, "the serial device became unavailable", relaywire.MsgSerialUnavailable)
 		}
 		// Give a vanishing device time to go away before looking again.
 		select {

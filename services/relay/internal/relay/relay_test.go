@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sim-modem-api/sim-modem-api/modem/relaywire"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/relay"
-	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
 	"go.uber.org/goleak"
 )
 
@@ -165,7 +165,7 @@ func TestDepartingClientsUnterminatedBytesAreDiscarded(t *testing.T) {
 		{"close", func(*relay.Config) {}, func(c *client) { c.conn.Close() }, "client_closed", true},
 		{"reset", func(*relay.Config) {}, func(c *client) { c.conn.SetLinger(0); c.conn.Close() }, "", false},
 		{"heartbeat timeout", func(c *relay.Config) { c.HeartbeatTimeout = 300 * time.Millisecond }, func(c *client) {
-			c.expectClosed(protocol.MsgHeartbeatTimeout)
+			c.expectClosed(relaywire.MsgHeartbeatTimeout)
 		}, "heartbeat_timeout", true},
 	}
 	for _, tc := range cases {
@@ -173,7 +173,7 @@ func TestDepartingClientsUnterminatedBytesAreDiscarded(t *testing.T) {
 			h := start(t, withConfig(tc.cfg))
 			c := h.dialInControl()
 			addr := c.conn.LocalAddr().String()
-			c.send(protocol.DefaultSentinel + partial)
+			c.send(relaywire.DefaultSentinel + partial)
 			h.eventually("heartbeat", func() bool { return testutil.ToFloat64(h.m.HeartbeatsReceived) == 1 })
 			tc.leave(c)
 			h.eventually("slot free", func() bool { return testutil.ToFloat64(h.m.ClientInControl) == 0 })
@@ -214,7 +214,7 @@ func TestSecondClientRejected(t *testing.T) {
 	c1.roundTrip()
 	c2 := h.dial()
 	c2.send("<heartbeat>AT\r") // must neither reach the modem nor break the reject message
-	c2.expectClosed(protocol.MsgAlreadyInControl)
+	c2.expectClosed(relaywire.MsgAlreadyInControl)
 	c1.roundTrip()
 	if got := h.serialWritten(); got != "AT\rAT\r" {
 		t.Fatalf("written to serial %q", got)
@@ -265,8 +265,8 @@ func TestManyRejectedClientsAllGetTheMessage(t *testing.T) {
 	for i, o := range others {
 		_ = o.conn.SetReadDeadline(time.Now().Add(waitFor))
 		got, err := io.ReadAll(o.conn)
-		if err != nil || string(got) != protocol.MsgAlreadyInControl {
-			t.Errorf("client %d got %q, %v; want %q and the close", i, got, err, protocol.MsgAlreadyInControl)
+		if err != nil || string(got) != relaywire.MsgAlreadyInControl {
+			t.Errorf("client %d got %q, %v; want %q and the close", i, got, err, relaywire.MsgAlreadyInControl)
 		}
 	}
 	c.roundTrip()
@@ -281,12 +281,12 @@ func TestHeartbeatKeepsAndTimeoutCloses(t *testing.T) {
 	c := h.dialInControl()
 	// Heartbeats keep the client in control for longer than the timeout.
 	for range 15 {
-		c.send(protocol.DefaultSentinel)
+		c.send(relaywire.DefaultSentinel)
 		time.Sleep(timeout / 10) // the client's pace, not synchronisation
 	}
-	c.send(protocol.DefaultSentinel)
+	c.send(relaywire.DefaultSentinel)
 	c.roundTrip()
-	c.expectClosed(protocol.MsgHeartbeatTimeout)
+	c.expectClosed(relaywire.MsgHeartbeatTimeout)
 	h.eventually("slot free", func() bool { return testutil.ToFloat64(h.m.ClientInControl) == 0 })
 	if v := testutil.ToFloat64(h.m.ClientDisconnects.WithLabelValues("heartbeat_timeout")); v != 1 {
 		t.Fatalf("heartbeat_timeout disconnects = %v", v)
@@ -298,7 +298,7 @@ func TestHeartbeatKeepsAndTimeoutCloses(t *testing.T) {
 func TestSilentConnectionLosesControl(t *testing.T) {
 	h := start(t, withConfig(func(c *relay.Config) { c.HeartbeatTimeout = 200 * time.Millisecond }))
 	silent := h.dial()
-	silent.expectClosed(protocol.MsgHeartbeatTimeout)
+	silent.expectClosed(relaywire.MsgHeartbeatTimeout)
 	c := h.dialInControl()
 	c.send("<heartbeat>AT\r")
 	c.expect("AT\r\r\nOK\r\n")
@@ -374,10 +374,10 @@ func TestUnplugAndReplugWhileInControl(t *testing.T) {
 	if err := h.sim.Unplug(); err != nil {
 		t.Fatal(err)
 	}
-	c.expectClosed(protocol.MsgSerialUnavailable)
+	c.expectClosed(relaywire.MsgSerialUnavailable)
 	h.eventually("device down", func() bool { return testutil.ToFloat64(h.m.SerialDeviceUp) == 0 })
 	// While there is no device, a client is told so and closed.
-	h.dial().expectClosed(protocol.MsgNoSerialDevice)
+	h.dial().expectClosed(relaywire.MsgNoSerialDevice)
 	if err := h.sim.Replug(); err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +400,7 @@ func TestUnplugAndReplugWhileInControl(t *testing.T) {
 func TestDeviceMissingAtStart(t *testing.T) {
 	h := start(t, withoutDevice())
 	h.waitLog("Waiting for serial device " + h.link + " to appear")
-	h.dial().expectClosed(protocol.MsgNoSerialDevice)
+	h.dial().expectClosed(relaywire.MsgNoSerialDevice)
 	if h.r.Healthy() == nil {
 		t.Fatal("healthy without a device")
 	}
@@ -417,7 +417,7 @@ func TestShutdownTellsClient(t *testing.T) {
 	c := h.dialInControl()
 	c.roundTrip()
 	h.cancel()
-	c.expectClosed(protocol.MsgRelayShuttingDown)
+	c.expectClosed(relaywire.MsgRelayShuttingDown)
 	if err := <-h.done; err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +452,7 @@ func TestLogFormat(t *testing.T) {
 	c.send("Hello\x1a\\\r")
 	c.expect("Hello\x1a\\\r") // echoed; not a command, so no answer
 	second := h.dial()
-	second.expectClosed(protocol.MsgAlreadyInControl)
+	second.expectClosed(relaywire.MsgAlreadyInControl)
 	c.conn.Close()
 	h.eventually("disconnect", func() bool { return testutil.ToFloat64(h.m.ClientInControl) == 0 })
 	h.cancel()
@@ -516,7 +516,7 @@ func TestMetricsAfterScriptedSession(t *testing.T) {
 	c.expect("AT\r\r\nOK\r\n")
 	c.send("AT+CGMI\r<heartbeat>")
 	c.expect("\r\nOK\r\n")
-	h.dial().expectClosed(protocol.MsgAlreadyInControl)
+	h.dial().expectClosed(relaywire.MsgAlreadyInControl)
 	c.conn.Close()
 	h.eventually("disconnect", func() bool { return testutil.ToFloat64(h.m.ClientInControl) == 0 })
 	if err := testutil.GatherAndCompare(h.reg, strings.NewReader(fmt.Sprintf(`
@@ -570,7 +570,7 @@ func TestSMSLikeTheOriginalRESTServer(t *testing.T) {
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if _, err := c.conn.Write([]byte(protocol.DefaultSentinel)); err != nil {
+			if _, err := c.conn.Write([]byte(relaywire.DefaultSentinel)); err != nil {
 				return
 			}
 			select {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
-	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
+	"github.com/sim-modem-api/sim-modem-api/modem/relaywire"
 	"go.uber.org/goleak"
 )
 
@@ -87,8 +87,8 @@ func (f *fakeRelay) serve(c net.Conn) {
 			return
 		}
 		f.mu.Lock()
-		f.hb += strings.Count(line, protocol.DefaultSentinel)
-		line = strings.ReplaceAll(line, protocol.DefaultSentinel, "")
+		f.hb += strings.Count(line, relaywire.DefaultSentinel)
+		line = strings.ReplaceAll(line, relaywire.DefaultSentinel, "")
 		line = strings.TrimSpace(line)
 		f.lines = append(f.lines, line)
 		f.mu.Unlock()
@@ -106,7 +106,7 @@ func (f *fakeRelay) serve(c net.Conn) {
 }
 
 func TestReadyInitHeartbeatAndRejection(t *testing.T) {
-	f := newFakeRelay(t, protocol.MsgAlreadyInControl)
+	f := newFakeRelay(t, relaywire.MsgAlreadyInControl)
 	var mu sync.Mutex
 	var reasons []string
 	readyc := make(chan bool, 10)
@@ -162,7 +162,7 @@ func TestReadyInitHeartbeatAndRejection(t *testing.T) {
 
 	// The relay says the heartbeat elapsed: not ready, then ready again.
 	c := <-f.accepted
-	c.Write([]byte(protocol.MsgHeartbeatTimeout))
+	c.Write([]byte(relaywire.MsgHeartbeatTimeout))
 	c.(*net.TCPConn).CloseWrite()
 	if <-readyc {
 		t.Fatal("still ready after the relay closed")

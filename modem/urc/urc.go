@@ -1,10 +1,10 @@
-// Package events is the dispatcher of what the modem says unprompted: every
+// Package urc is the dispatcher of what the modem says unprompted: every
 // URC and every line that belongs to no command arrives here from the AT
 // engine and goes to the subscribers of its name. Today the USSD operation
 // subscribes to +CUSD; receiving SMS (+CMTI, +CMT), delivery reports
 // (+CDS) and registration changes (+CREG) plug in here later. Lines nobody
 // handles are logged.
-package events
+package urc
 
 import (
 	"log/slog"

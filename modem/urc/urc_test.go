@@ -1,4 +1,4 @@
-package events
+package urc
 
 import (
 	"io"

@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
+	"github.com/sim-modem-api/sim-modem-api/modem/scheduler"
 )
 
 // Snapshot is the modem's state at UpdatedAt.

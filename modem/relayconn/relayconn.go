@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
-	"github.com/sim-modem-api/sim-modem-api/services/relay/protocol"
+	"github.com/sim-modem-api/sim-modem-api/modem/relaywire"
 )
 
 // ErrUnavailable is wrapped by Engine's error while there is no ready
@@ -41,17 +41,17 @@ const (
 )
 
 var messages = []struct{ text, reason string }{
-	{protocol.MsgAlreadyInControl, ReasonInControl},
-	{protocol.MsgHeartbeatTimeout, ReasonHeartbeatTimeout},
-	{protocol.MsgSerialUnavailable, ReasonSerialLost},
-	{protocol.MsgNoSerialDevice, ReasonNoSerialDevice},
-	{protocol.MsgRelayShuttingDown, ReasonRelayShutdown},
+	{relaywire.MsgAlreadyInControl, ReasonInControl},
+	{relaywire.MsgHeartbeatTimeout, ReasonHeartbeatTimeout},
+	{relaywire.MsgSerialUnavailable, ReasonSerialLost},
+	{relaywire.MsgNoSerialDevice, ReasonNoSerialDevice},
+	{relaywire.MsgRelayShuttingDown, ReasonRelayShutdown},
 }
 
 // Config configures a Session.
 type Config struct {
 	Addr        string
-	Sentinel    string        // protocol.DefaultSentinel if empty
+	Sentinel    string        // relaywire.DefaultSentinel if empty
 	Heartbeat   time.Duration // 2 s if zero
 	DialTimeout time.Duration // 3 s if zero
 	BackoffMin  time.Duration // 200 ms if zero
@@ -86,7 +86,7 @@ type Session struct {
 // New returns a session; Run connects it.
 func New(cfg Config) *Session {
 	if cfg.Sentinel == "" {
-		cfg.Sentinel = protocol.DefaultSentinel
+		cfg.Sentinel = relaywire.DefaultSentinel
 	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = 2 * time.Second

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/phone"
+	"github.com/sim-modem-api/sim-modem-api/modem/phone"
 )
 
 // ValidPIN checks a PIN (4–8 digits) and, if given, a PUK (8 digits).

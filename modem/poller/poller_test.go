@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemops"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/scheduler"
+	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
+	"github.com/sim-modem-api/sim-modem-api/modem/scheduler"
 	"github.com/sim-modem-api/sim-modem-api/simulator/device"
 	"go.uber.org/goleak"
 )

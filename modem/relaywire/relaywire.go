@@ -1,11 +1,11 @@
-// Package protocol holds the relay's wire constants: the defaults of the
+// Package relaywire holds the relay's wire constants: the defaults of the
 // original socket server and the exact texts the relay sends to a client
 // before it closes the connection. A client (such as the API server) may
 // import it to recognise those texts instead of copying them.
 //
 // Every message is sent as plain ASCII without a line terminator, and the
 // relay closes the connection right after it, as the original did.
-package protocol
+package relaywire
 
 import "time"
 
