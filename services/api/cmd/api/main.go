@@ -115,7 +115,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	})
 	disp.Subscribe("+CUSD", ops.HandleURC)
 	disp.Subscribe("", ops.HandleURC) // the continuation lines of a multi-line USSD text
-	ids := modemid.New(st, ops)
+	ids := modemid.New(st, ops, "modem")
 	disp.Subscribe("+CMTI", func(u at.URC) bool { return inb.HandleURC(u) }) // an SMS was stored: sweep
 	disp.Subscribe("+CDSI", func(u at.URC) bool { return inb.HandleURC(u) }) // a status report was stored: sweep
 

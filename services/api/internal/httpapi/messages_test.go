@@ -27,7 +27,7 @@ func withOutbox(t *testing.T, d *Deps, ops *modemops.Ops, sched *scheduler.Sched
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := modemid.New(st, ops)
+	tr := modemid.New(st, ops, "modem")
 	w := outbox.New(outbox.Config{Store: st, Sched: sched, Modem: tr, SMSTimeout: smsTimeout, CommandTimeout: commandTimeout,
 		RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx, cancel := context.WithCancel(context.Background())

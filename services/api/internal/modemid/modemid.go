@@ -27,8 +27,9 @@ var ErrUnidentified = errors.New("the modem cannot be identified (SIM absent or 
 // Tracker caches the connected modem's store id for one relay session.
 // It is safe for concurrent use.
 type Tracker struct {
-	st  *store.Store
-	ops *modemops.Ops
+	st   *store.Store
+	ops  *modemops.Ops
+	name string
 
 	mu       sync.Mutex
 	gen      uint64 // bumped by Invalidate
@@ -38,10 +39,13 @@ type Tracker struct {
 }
 
 // New returns a Tracker that identifies modems with ops and records them
-// in st.
-func New(st *store.Store, ops *modemops.Ops) *Tracker {
-	return &Tracker{st: st, ops: ops}
+// in st under the configured modem id name.
+func New(st *store.Store, ops *modemops.Ops, name string) *Tracker {
+	return &Tracker{st: st, ops: ops, name: name}
 }
+
+// Name is the configured id of the modem entry the tracker serves.
+func (t *Tracker) Name() string { return t.name }
 
 // Invalidate forgets the cached identity: the stick or the SIM may have
 // changed (called on every relay session (re)ready and after a PIN entry).
@@ -84,7 +88,7 @@ func (t *Tracker) Current(ctx context.Context, e modemops.AT) (int64, error) {
 	if ident.IMEI == "" || ident.IMSI == "" {
 		return 0, fmt.Errorf("modemid: IMEI %q, IMSI %q: %w", ident.IMEI, ident.IMSI, ErrUnidentified)
 	}
-	id, err := t.st.UpsertModem(ctx, store.ModemIdentity{IMSI: ident.IMSI, ICCID: ident.ICCID, IMEI: ident.IMEI})
+	id, err := t.st.UpsertModem(ctx, store.ModemIdentity{IMSI: ident.IMSI, ICCID: ident.ICCID, IMEI: ident.IMEI, Name: t.name})
 	if err != nil {
 		return 0, fmt.Errorf("modemid: recording the modem: %w", err)
 	}

@@ -70,7 +70,7 @@ func TestCurrentRecordsAndCaches(t *testing.T) {
 	st := openStore(t)
 	ops := modemops.New(modemops.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	d, e := connect(t, device.Config{}, ops)
-	tr := New(st, ops)
+	tr := New(st, ops, "modem")
 	if _, ok := tr.Cached(); ok {
 		t.Fatal("cached before the first read")
 	}
@@ -116,7 +116,7 @@ func TestAnotherSIMIsAnotherModem(t *testing.T) {
 	st := openStore(t)
 	ops := modemops.New(modemops.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	_, e1 := connect(t, device.Config{}, ops)
-	tr := New(st, ops)
+	tr := New(st, ops, "modem")
 	id1, err := tr.Current(ctx, e1)
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +146,7 @@ func TestLockedSIMIsUnidentified(t *testing.T) {
 	if err := d.SetSIM(device.SIMState("pin")); err != nil {
 		t.Fatal(err)
 	}
-	tr := New(st, ops)
+	tr := New(st, ops, "modem")
 	if _, err := tr.Current(ctx, e); !errors.Is(err, ErrUnidentified) {
 		t.Fatalf("SIM wants its PIN: err %v, want ErrUnidentified", err)
 	}
@@ -166,7 +166,7 @@ func TestLostConnection(t *testing.T) {
 	ops := modemops.New(modemops.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	_, e := connect(t, device.Config{}, ops)
 	e.Close()
-	tr := New(st, ops)
+	tr := New(st, ops, "modem")
 	_, err := tr.Current(context.Background(), e)
 	if err == nil || errors.Is(err, ErrUnidentified) || !errors.Is(err, at.ErrClosed) {
 		t.Fatalf("closed engine: %v, want at.ErrClosed", err)
@@ -178,7 +178,7 @@ func TestConcurrentUse(t *testing.T) {
 	st := openStore(t)
 	ops := modemops.New(modemops.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	_, e := connect(t, device.Config{}, ops)
-	tr := New(st, ops)
+	tr := New(st, ops, "modem")
 	want, err := tr.Current(ctx, e)
 	if err != nil {
 		t.Fatal(err)

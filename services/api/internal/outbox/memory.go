@@ -153,3 +153,33 @@ func (m *memory) remove(ctx context.Context, idx int) error {
 	}
 	return err
 }
+
+// encodeSCA is the SMSC part of a PDU for the configured SMSC number ("":
+// the octet 00, the SIM's own service centre).
+func encodeSCA(smsc string) ([]byte, error) {
+	a := pdu.Address{}
+	if smsc != "" {
+		var err error
+		if a, err = pdu.ParseAddress(smsc); err != nil {
+			return nil, fmt.Errorf("SMSC %q: %w", smsc, err)
+		}
+	}
+	return pdu.EncodeSMSC(a)
+}
+
+// withSCA is the part's PDU with this modem's SMSC part in place of the
+// one it was encoded with (the PDU unchanged if it does not split).
+func (w *Worker) withSCA(partHex string) string {
+	if w.sca == nil {
+		return partHex
+	}
+	b, err := hex.DecodeString(partHex)
+	if err != nil {
+		return partHex
+	}
+	_, tpdu, err := pdu.SplitSMSC(b)
+	if err != nil {
+		return partHex
+	}
+	return strings.ToUpper(hex.EncodeToString(append(append([]byte{}, w.sca...), tpdu...)))
+}

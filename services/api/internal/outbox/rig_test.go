@@ -68,7 +68,7 @@ func newRig(t *testing.T, cfg device.Config) *rig {
 // newWorker is a fresh worker, as after a process start: nothing in
 // memory, its memory reconciled before the first send.
 func (r *rig) newWorker(cfg Config) *Worker {
-	cfg.Store, cfg.Modem, cfg.Logger = r.st, modemid.New(r.st, r.ops), quiet
+	cfg.Store, cfg.Modem, cfg.Logger = r.st, modemid.New(r.st, r.ops, "modem"), quiet
 	if cfg.RetryMin == 0 {
 		cfg.RetryMin = time.Millisecond
 		cfg.RetryMax = 5 * time.Millisecond

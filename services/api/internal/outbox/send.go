@@ -31,7 +31,13 @@ func (w *Worker) job(ctx context.Context, e modemops.AT) result {
 		}
 		w.setReconcile(false)
 	}
-	msg, nextDue, err := w.cfg.Store.ClaimNext(ctx, modemID)
+	if w.cfg.Eligible != nil {
+		if why := w.cfg.Eligible(); why != "" {
+			w.release(ctx, why)
+			return result{idle: true, nextDue: time.Now().Add(eligibleRecheck)}
+		}
+	}
+	msg, nextDue, err := w.cfg.Store.ClaimNext(ctx, modemID, w.cfg.Modem.Name())
 	if err != nil {
 		return result{err: fmt.Errorf("outbox: claiming the next message: %w", err)}
 	}
@@ -92,7 +98,7 @@ func (w *Worker) sendPart(ctx context.Context, mem *memory, msg *store.Message, 
 			if _, err := st.PartWriting(ctx, id, seq); err != nil {
 				return fmt.Errorf("part %d: %w", seq, err)
 			}
-			n, err := mem.write(ctx, p.PDUHex)
+			n, err := mem.write(ctx, w.withSCA(p.PDUHex))
 			if err != nil {
 				if !modemAnswered(err) || errors.Is(err, errNoIndex) {
 					w.setReconcile(true) // it may be stored: found by content before anything else

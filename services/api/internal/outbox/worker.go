@@ -46,12 +46,32 @@ type Config struct {
 	// OnRetry is called for every transient failure that is retried, with
 	// its reason class.
 	OnRetry func(reason string)
+
+	// SMSC is this modem's service centre ("" for the SIM's own): every
+	// part is written with it in place of the SMSC part it was encoded
+	// with at accept, since the modem that sends a message is chosen
+	// later.
+	SMSC string
+	// Eligible, if set, says why the modem may not take a new message now
+	// ("" when it may): with several modems, one that is not registered
+	// or whose SIM is not ready leaves the queue to the others. Nil: the
+	// modem always claims (the one-modem setup retries instead).
+	Eligible func() string
+	// Failover: when the modem cannot send (its relay session is lost or
+	// Eligible says no), its message in flight returns to the queue for
+	// another modem of its route, if none of its parts may have reached
+	// the network (store.Release).
+	Failover bool
+	// OnRelease is called with the ids of the messages Failover returned
+	// to the queue.
+	OnRelease func(ids []string)
 }
 
 // Worker sends one modem's outbox. See the package doc.
 type Worker struct {
 	cfg Config
 	log *slog.Logger
+	sca []byte // the SMSC part every write uses (cfg.SMSC encoded)
 
 	kick chan struct{} // a new message or a ready modem: look now
 
@@ -87,11 +107,19 @@ func New(cfg Config) *Worker {
 	if cfg.OnRetry == nil {
 		cfg.OnRetry = func(string) {}
 	}
+	if cfg.OnRelease == nil {
+		cfg.OnRelease = func([]string) {}
+	}
 	l := cfg.Logger
 	if l == nil {
 		l = slog.Default()
 	}
-	return &Worker{cfg: cfg, log: l, kick: make(chan struct{}, 1), reconcile: true,
+	sca, err := encodeSCA(cfg.SMSC)
+	if err != nil { // config validates it; keep each part's own SMSC part
+		l.Error("outbox: the configured SMSC is not usable; parts keep the SMSC they were encoded with", "smsc", cfg.SMSC, "err", err)
+		sca = nil
+	}
+	return &Worker{cfg: cfg, log: l, sca: sca, kick: make(chan struct{}, 1), reconcile: true,
 		changed: make(chan struct{}), records: map[string]*kept{}}
 }
 
@@ -168,10 +196,33 @@ func (w *Worker) step(ctx context.Context) time.Duration {
 		return 100 * time.Millisecond
 	}
 	reason := modemops.FailureReason(err)
+	if reason == "unavailable" {
+		w.release(ctx, "its modem's relay session is not ready")
+	}
 	w.cfg.OnRetry(reason)
 	d := w.backoff()
 	w.log.Info("outbox: will retry", "in", d.Round(time.Millisecond), "reason", reason, "err", err)
 	return d
+}
+
+// release returns the modem's message in flight to the queue when
+// Failover is on (see Config.Failover): the one bound to a SIM this modem
+// entry saw last (the store's modem name), even before this process has
+// identified the modem again.
+func (w *Worker) release(ctx context.Context, why string) {
+	if !w.cfg.Failover {
+		return
+	}
+	ids, err := w.cfg.Store.Release(ctx, w.cfg.Modem.Name(), "returned to the queue: "+why)
+	if err != nil {
+		w.log.Error("outbox: returning the message in flight to the queue", "err", err)
+		return
+	}
+	if len(ids) > 0 {
+		w.log.Info("outbox: returned to the queue for another modem", "messages", ids, "why", why)
+		w.cfg.OnRelease(ids)
+		w.notify()
+	}
 }
 
 // backoff is the next wait after a transient failure: RetryMin doubling
@@ -317,6 +368,10 @@ func (w *Worker) setReconcile(v bool) {
 }
 
 // result is what one job did.
+// eligibleRecheck is how soon a modem that may not take a message
+// (Config.Eligible) looks again; a change of its status kicks it sooner.
+const eligibleRecheck = 5 * time.Second
+
 type result struct {
 	idle    bool      // nothing was due
 	nextDue time.Time // when idle: the next sendAt, zero if none

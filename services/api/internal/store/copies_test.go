@@ -17,7 +17,7 @@ func TestWritingCopiesAndRemoval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.ClaimNext(ctx, modem); err != nil {
+	if _, _, err := s.ClaimNext(ctx, modem, ""); err != nil {
 		t.Fatal(err)
 	}
 	st, err := s.PartWriting(ctx, m.ID, 1)

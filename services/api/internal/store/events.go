@@ -121,6 +121,7 @@ type EventPart struct {
 
 // EventModem names the modem a message belongs to.
 type EventModem struct {
+	ID    string `json:"id,omitempty"` // the configured id of the modem entry
 	IMEI  string `json:"imei"`
 	IMSI  string `json:"imsi"`
 	ICCID string `json:"iccid"`
@@ -196,7 +197,7 @@ func appendMessageEvent(ctx context.Context, tx *sql.Tx, row int64, at int64) er
 	}
 	if m.ModemID != 0 {
 		var md EventModem
-		err := tx.QueryRowContext(ctx, `SELECT imei, imsi, iccid FROM modems WHERE id = ?`, m.ModemID).Scan(&md.IMEI, &md.IMSI, &md.ICCID)
+		err := tx.QueryRowContext(ctx, `SELECT name, imei, imsi, iccid FROM modems WHERE id = ?`, m.ModemID).Scan(&md.ID, &md.IMEI, &md.IMSI, &md.ICCID)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("the message's event: its modem: %w", err)
 		}

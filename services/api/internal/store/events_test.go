@@ -74,13 +74,13 @@ func TestMessageEventsWithEveryChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Add(2 * time.Minute)
-	if m, _, err := s.ClaimNext(ctx, modem); err != nil || m != nil {
+	if m, _, err := s.ClaimNext(ctx, modem, ""); err != nil || m != nil {
 		t.Fatalf("claim %+v %v", m, err)
 	}
 	if _, _, err := s.AcceptOutbound(ctx, outReq(t, "fail-me", "+436601234567", "x")); err != nil {
 		t.Fatal(err)
 	}
-	if m, _, err := s.ClaimNext(ctx, modem); err != nil || m == nil {
+	if m, _, err := s.ClaimNext(ctx, modem, ""); err != nil || m == nil {
 		t.Fatalf("claim %+v %v", m, err)
 	}
 	if _, err := s.PartFailed(ctx, "fail-me", 1, "+CMS ERROR: 38"); err != nil {

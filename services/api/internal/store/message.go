@@ -89,6 +89,8 @@ type Message struct {
 	ID        string      // the client's key, or generated
 	Direction Direction   //
 	ModemID   int64       // 0: not yet bound to a modem (outbound, queued)
+	Modem     string      // the configured id of the modem it is bound to ("" while unbound or unnamed)
+	Route     []string    // outbound: the configured ids of the modems that may send it (nil: any)
 	ClientKey bool        // ID was chosen by the client
 	Peer      string      // outbound: the recipient; inbound: the sender
 	Text      string      // the text, or "" for data
@@ -124,7 +126,8 @@ type Transition struct {
 // messageColumns are selected by scanMessage, in its order.
 const messageColumns = `m.id, m.uid, m.direction, coalesce(m.modem_id, 0), m.client_key, m.peer, m.text, m.data_hex,
 	m.validity_s, m.status_report, m.flash, m.send_at, m.valid_until, m.state, m.reason, m.part_count,
-	m.created_at, m.updated_at, coalesce(m.finished_at, 0), m.smsc, m.sc_time, m.sc_zone, m.read, m.missing`
+	m.created_at, m.updated_at, coalesce(m.finished_at, 0), m.smsc, m.sc_time, m.sc_zone, m.read, m.missing,
+	coalesce((SELECT name FROM modems WHERE modems.id = m.modem_id), ''), m.route`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -132,13 +135,14 @@ func scanMessage(sc scanner) (*Message, error) {
 	var m Message
 	var validity, sendAt, validUntil, created, updated, finished, scTime int64
 	var scZone int
-	var missing string
+	var missing, route string
 	err := sc.Scan(&m.row, &m.ID, &m.Direction, &m.ModemID, &m.ClientKey, &m.Peer, &m.Text, &m.DataHex,
 		&validity, &m.Options.StatusReport, &m.Options.Flash, &sendAt, &validUntil, &m.State, &m.Reason, &m.PartCount,
-		&created, &updated, &finished, &m.SMSC, &scTime, &scZone, &m.Read, &missing)
+		&created, &updated, &finished, &m.SMSC, &scTime, &scZone, &m.Read, &missing, &m.Modem, &route)
 	if err != nil {
 		return nil, err
 	}
+	m.Route = decodeRoute(route)
 	if scTime != 0 {
 		m.SCTime = time.UnixMilli(scTime).In(time.FixedZone("", scZone))
 	}

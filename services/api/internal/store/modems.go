@@ -13,6 +13,10 @@ import (
 // by a device path. IMEI and at least one of IMSI and ICCID are required.
 type ModemIdentity struct {
 	IMSI, ICCID, IMEI string
+	// Name is the configured id of the api's modem entry that sees it
+	// (recorded, not part of the identity: a SIM that moves to another
+	// slot keeps its row and takes the new name).
+	Name string
 }
 
 // Modem is a stored modem.
@@ -26,6 +30,9 @@ func (m ModemIdentity) validate() error {
 	ok := func(s string) bool { return len(s) <= 32 && strings.Trim(s, "0123456789ABCDEFabcdef") == "" }
 	if m.IMEI == "" || (m.IMSI == "" && m.ICCID == "") {
 		return fmt.Errorf("%w modem identity: the IMEI and the IMSI or ICCID are required", ErrInvalid)
+	}
+	if m.Name != "" && !ValidModemName(m.Name) {
+		return fmt.Errorf("%w modem name %q: %s", ErrInvalid, m.Name, ModemNameRule)
 	}
 	if !ok(m.IMSI) || !ok(m.ICCID) || !ok(m.IMEI) {
 		return fmt.Errorf("%w modem identity %+v: digits (ICCID: hex digits), at most 32", ErrInvalid, m)
@@ -42,16 +49,16 @@ func (s *Store) UpsertModem(ctx context.Context, m ModemIdentity) (int64, error)
 	var id int64
 	err := s.write(ctx, "upsert modem", func(tx *sql.Tx) error {
 		now := s.nowMs()
-		return tx.QueryRowContext(ctx, `INSERT INTO modems (imsi, iccid, imei, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (imsi, iccid, imei) DO UPDATE SET last_seen = excluded.last_seen RETURNING id`,
-			m.IMSI, m.ICCID, m.IMEI, now, now).Scan(&id)
+		return tx.QueryRowContext(ctx, `INSERT INTO modems (imsi, iccid, imei, name, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (imsi, iccid, imei) DO UPDATE SET last_seen = excluded.last_seen, name = excluded.name RETURNING id`,
+			m.IMSI, m.ICCID, m.IMEI, m.Name, now, now).Scan(&id)
 	})
 	return id, err
 }
 
 // Modems lists the known modems, oldest first.
 func (s *Store) Modems(ctx context.Context) ([]Modem, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, imsi, iccid, imei, first_seen, last_seen FROM modems ORDER BY id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, imsi, iccid, imei, name, first_seen, last_seen FROM modems ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: modems: %w", err)
 	}
@@ -60,7 +67,7 @@ func (s *Store) Modems(ctx context.Context) ([]Modem, error) {
 	for rows.Next() {
 		var m Modem
 		var first, last int64
-		if err := rows.Scan(&m.ID, &m.IMSI, &m.ICCID, &m.IMEI, &first, &last); err != nil {
+		if err := rows.Scan(&m.ID, &m.IMSI, &m.ICCID, &m.IMEI, &m.Name, &first, &last); err != nil {
 			return nil, fmt.Errorf("store: modems: %w", err)
 		}
 		m.FirstSeen, m.LastSeen = msTime(first), msTime(last)

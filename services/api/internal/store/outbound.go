@@ -25,7 +25,13 @@ type OutboundRequest struct {
 	Text    string // the text, or "" when DataHex is set
 	DataHex string // 8-bit data as hex
 	Options SendOptions
-	ModemID int64 // the modem that must send it; 0 for any
+	// Modem is the configured id of the modem the client pinned the
+	// message to ("" for none); part of the body hash.
+	Modem string
+	// Route are the configured ids of the modems that may send it (nil
+	// for any): Modem alone when pinned, else those of the recipient's
+	// prefix rule. Derived from the configuration, not part of the hash.
+	Route []string
 	// Parts are the encoded parts, in order, as AT+CMGS/AT+CMGW take them
 	// (SMSC prefix and SMS-SUBMIT, hex). They are encoded once, at accept,
 	// so a part sent again after a crash has the same concatenation
@@ -48,7 +54,10 @@ func (r *OutboundRequest) BodyHash() string {
 	field(r.Text)
 	field(strings.ToUpper(r.DataHex))
 	field(fmt.Sprint(int64(r.Options.Validity/time.Second), r.Options.StatusReport, r.Options.Flash,
-		timeMs(r.Options.SendAt), timeMs(r.Options.ValidUntil), r.ModemID))
+		timeMs(r.Options.SendAt), timeMs(r.Options.ValidUntil), 0)) // 0: the modem row id of schema 1..5, kept so stored hashes stay valid
+	if r.Modem != "" {
+		field("modem:" + r.Modem)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -72,6 +81,14 @@ func (r *OutboundRequest) validate() error {
 	for i, p := range r.Parts {
 		if !isHex(p) {
 			bad = append(bad, fmt.Sprintf("parts[%d]: hex digits, an even number", i))
+		}
+	}
+	if r.Modem != "" && !ValidModemName(r.Modem) {
+		bad = append(bad, "modem: "+ModemNameRule)
+	}
+	for _, n := range r.Route {
+		if !ValidModemName(n) {
+			bad = append(bad, fmt.Sprintf("route %q: %s", n, ModemNameRule))
 		}
 	}
 	if r.Options.Validity < 0 {
@@ -129,14 +146,10 @@ func (s *Store) AcceptOutbound(ctx context.Context, r OutboundRequest) (msg *Mes
 			id = newID()
 		}
 		now := s.nowMs()
-		var modem any
-		if r.ModemID != 0 {
-			modem = r.ModemID
-		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO messages (uid, direction, modem_id, client_key, body_hash, peer, text, data_hex,
+		err := tx.QueryRowContext(ctx, `INSERT INTO messages (uid, direction, route, client_key, body_hash, peer, text, data_hex,
 			validity_s, status_report, flash, send_at, valid_until, state, part_count, created_at, updated_at)
 			VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) RETURNING id`,
-			id, modem, clientKey, hash, r.To, r.Text, strings.ToUpper(r.DataHex),
+			id, encodeRoute(r.Route), clientKey, hash, r.To, r.Text, strings.ToUpper(r.DataHex),
 			int64(r.Options.Validity/time.Second), r.Options.StatusReport, r.Options.Flash,
 			timeMs(r.Options.SendAt), timeMs(r.Options.ValidUntil), len(r.Parts), now, now).Scan(&row)
 		if err != nil {
@@ -187,23 +200,24 @@ func (s *Store) Cancel(ctx context.Context, id string) (*Message, error) {
 	return getMessageByRow(ctx, s.r, row)
 }
 
-// ClaimNext is the outbox worker's next message for the modem:
+// ClaimNext is the outbox worker's next message for the modem (modemID,
+// its row; name, its configured id, which a message's route must admit):
 //
 //   - first, queued messages whose ValidUntil has passed become expired;
 //   - then a message this modem was already sending (claimed before a
 //     crash or restart) is returned again, to be resumed part by part
 //     from its stored part states;
 //   - else the oldest queued message that is due (SendAt reached) and
-//     meant for this modem or for any modem is bound to the modem, set to
-//     sending, and returned.
+//     whose route admits this modem (or any modem) is bound to the modem,
+//     set to sending, and returned.
 //
 // With nothing due it returns a nil message and the time the next queued
 // message becomes due (zero if none is waiting).
-func (s *Store) ClaimNext(ctx context.Context, modemID int64) (msg *Message, nextDue time.Time, err error) {
+func (s *Store) ClaimNext(ctx context.Context, modemID int64, name string) (msg *Message, nextDue time.Time, err error) {
 	var row int64
 	err = s.write(ctx, "claim", func(tx *sql.Tx) error {
 		now := s.nowMs()
-		if err := expireDue(ctx, tx, modemID, now); err != nil {
+		if err := expireDue(ctx, tx, now); err != nil {
 			return err
 		}
 		err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE direction = 'out' AND state = 'sending' AND modem_id = ?
@@ -215,12 +229,12 @@ func (s *Store) ClaimNext(ctx context.Context, modemID int64) (msg *Message, nex
 			return err
 		}
 		err = tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE direction = 'out' AND state = 'queued'
-			AND (modem_id IS NULL OR modem_id = ?) AND send_at <= ? ORDER BY id LIMIT 1`, modemID, now).Scan(&row)
+			AND (modem_id IS NULL OR modem_id = ?) AND `+routeMatch+` AND send_at <= ? ORDER BY id LIMIT 1`, modemID, name, now).Scan(&row)
 		if errors.Is(err, sql.ErrNoRows) {
 			row = 0
 			var next sql.NullInt64
 			if err := tx.QueryRowContext(ctx, `SELECT min(send_at) FROM messages WHERE direction = 'out' AND state = 'queued'
-				AND (modem_id IS NULL OR modem_id = ?)`, modemID).Scan(&next); err != nil {
+				AND (modem_id IS NULL OR modem_id = ?) AND `+routeMatch, modemID, name).Scan(&next); err != nil {
 				return err
 			}
 			nextDue = msTime(next.Int64)
@@ -241,9 +255,9 @@ func (s *Store) ClaimNext(ctx context.Context, modemID int64) (msg *Message, nex
 	return msg, time.Time{}, err
 }
 
-func expireDue(ctx context.Context, tx *sql.Tx, modemID, now int64) error {
+func expireDue(ctx context.Context, tx *sql.Tx, now int64) error {
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM messages WHERE direction = 'out' AND state = 'queued'
-		AND valid_until > 0 AND valid_until <= ? AND (modem_id IS NULL OR modem_id = ?)`, now, modemID)
+		AND valid_until > 0 AND valid_until <= ?`, now) // any worker expires any message: time, not a modem, decides
 	if err != nil {
 		return fmt.Errorf("finding expired messages: %w", err)
 	}

@@ -133,7 +133,7 @@ func TestPartTransitionsRollUpAndHistory(t *testing.T) {
 	if err != nil || m.PartCount != 3 {
 		t.Fatalf("%+v %v", m, err)
 	}
-	claimed, _, err := s.ClaimNext(ctx, modem)
+	claimed, _, err := s.ClaimNext(ctx, modem, "")
 	if err != nil || claimed == nil || claimed.ID != "multi" || claimed.State != StateSending || claimed.ModemID != modem {
 		t.Fatalf("claim: %+v, %v", claimed, err)
 	}
@@ -218,7 +218,7 @@ func TestFailedPartFailsMessage(t *testing.T) {
 	ctx := context.Background()
 	modem, _ := s.UpsertModem(ctx, testModem)
 	s.AcceptOutbound(ctx, outReq(t, "f", "+436601234567", longText(2)))
-	s.ClaimNext(ctx, modem)
+	s.ClaimNext(ctx, modem, "")
 	s.PartSubmitting(ctx, "f", 1)
 	st, err := s.PartFailed(ctx, "f", 1, "+CMS ERROR: 21 short message transfer rejected")
 	mustState(t, st, err, StateFailed)
@@ -230,12 +230,12 @@ func TestFailedPartFailsMessage(t *testing.T) {
 		t.Fatalf("a part of a failed message submitted: %v", err)
 	}
 	// The claim does not hand a failed message out again.
-	if next, _, err := s.ClaimNext(ctx, modem); next != nil || err != nil {
+	if next, _, err := s.ClaimNext(ctx, modem, ""); next != nil || err != nil {
 		t.Fatalf("claimed %+v, %v", next, err)
 	}
 	// An in-flight part at a crash (the AT+CMGS route) is unknown, never resent.
 	s.AcceptOutbound(ctx, outReq(t, "u", "+436601234567", "x"))
-	s.ClaimNext(ctx, modem)
+	s.ClaimNext(ctx, modem, "")
 	s.PartSubmitting(ctx, "u", 1)
 	st, err = s.PartUnknown(ctx, "u", 1, "AT+CMGS in flight at a restart")
 	mustState(t, st, err, StateFailed)
@@ -257,36 +257,36 @@ func TestClaimOrderSendAtModemAndResume(t *testing.T) {
 		}
 	}
 	pinned := outReq(t, "pinned", "+436601234567", "p")
-	pinned.ModemID = m2
+	pinned.Modem, pinned.Route = "b2", []string{"b2"}
 	s.AcceptOutbound(ctx, pinned)
 
-	got, _, err := s.ClaimNext(ctx, m1)
+	got, _, err := s.ClaimNext(ctx, m1, "a1")
 	if err != nil || got.ID != "a" {
 		t.Fatalf("first claim %+v, %v", got, err)
 	}
 	// Until "a" is finished, the modem resumes "a" (e.g. after a restart).
-	again, _, err := s.ClaimNext(ctx, m1)
+	again, _, err := s.ClaimNext(ctx, m1, "a1")
 	if err != nil || again.ID != "a" {
 		t.Fatalf("resume %+v, %v", again, err)
 	}
 	s.PartSubmitting(ctx, "a", 1)
 	s.PartSent(ctx, "a", 1, 1)
-	got, _, _ = s.ClaimNext(ctx, m1)
+	got, _, _ = s.ClaimNext(ctx, m1, "a1")
 	if got == nil || got.ID != "b" {
 		t.Fatalf("second claim %+v", got)
 	}
 	s.PartSubmitting(ctx, "b", 1)
 	s.PartSent(ctx, "b", 1, 2)
-	got, next, err := s.ClaimNext(ctx, m1)
+	got, next, err := s.ClaimNext(ctx, m1, "a1")
 	if err != nil || got != nil || !next.Equal(c.Now().Add(time.Hour)) {
 		t.Fatalf("nothing due: %+v next %v, %v", got, next, err)
 	}
 	c.Add(time.Hour)
-	got, _, _ = s.ClaimNext(ctx, m1)
+	got, _, _ = s.ClaimNext(ctx, m1, "a1")
 	if got == nil || got.ID != "later" {
 		t.Fatalf("sendAt reached: %+v", got)
 	}
-	got, _, _ = s.ClaimNext(ctx, m2)
+	got, _, _ = s.ClaimNext(ctx, m2, "b2")
 	if got == nil || got.ID != "pinned" {
 		t.Fatalf("pinned: %+v", got)
 	}
@@ -301,7 +301,7 @@ func TestCancelOnlyWhileQueued(t *testing.T) {
 	if _, err := s.Cancel(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
 	}
-	s.ClaimNext(ctx, modem) // c1 is sending now
+	s.ClaimNext(ctx, modem, "") // c1 is sending now
 	if _, err := s.Cancel(ctx, "c1"); !errors.Is(err, ErrNotCancellable) {
 		t.Fatalf("sending: %v", err)
 	}
@@ -314,7 +314,7 @@ func TestCancelOnlyWhileQueued(t *testing.T) {
 	}
 	s.PartSubmitting(ctx, "c1", 1)
 	s.PartSent(ctx, "c1", 1, 9)
-	if got, _, _ := s.ClaimNext(ctx, modem); got != nil {
+	if got, _, _ := s.ClaimNext(ctx, modem, ""); got != nil {
 		t.Fatalf("a cancelled message was claimed: %+v", got)
 	}
 }
@@ -328,7 +328,7 @@ func TestExpiry(t *testing.T) {
 	r.Options.ValidUntil = c.Now().Add(time.Minute)
 	s.AcceptOutbound(ctx, r)
 	c.Add(2 * time.Minute)
-	got, next, err := s.ClaimNext(ctx, modem)
+	got, next, err := s.ClaimNext(ctx, modem, "")
 	if err != nil || got != nil || !next.IsZero() {
 		t.Fatalf("claimed %+v next %v, %v", got, next, err)
 	}
@@ -457,7 +457,7 @@ func TestStatsOutbox(t *testing.T) {
 	if st.OutboxDepth != 3 || st.OldestQueuedAge != 10*time.Minute || st.Messages[Out][StateQueued] != 3 {
 		t.Fatalf("%+v", st)
 	}
-	s.ClaimNext(ctx, modem)
+	s.ClaimNext(ctx, modem, "")
 	st, _ = s.Stats(ctx)
 	if st.OutboxDepth != 3 || st.OldestQueuedAge != 9*time.Minute || st.Messages[Out][StateSending] != 1 {
 		t.Fatalf("after a claim %+v", st)

@@ -28,7 +28,7 @@ func reportHex(t testing.TB, mr byte, recipient string, st byte) string {
 func sendAll(t *testing.T, s *Store, modem int64, id string, mrs ...int) {
 	t.Helper()
 	ctx := context.Background()
-	m, _, err := s.ClaimNext(ctx, modem)
+	m, _, err := s.ClaimNext(ctx, modem, "")
 	if err != nil || m == nil || m.ID != id {
 		t.Fatalf("claim %+v, %v", m, err)
 	}

@@ -29,7 +29,7 @@ func TestRetentionKeepsUnfinished(t *testing.T) {
 	oldIn := in.save(deliverParts(t, "+436641234567", "hi", 0, false)[0]).Message
 	rp.report(99, to, 0)
 	s.AcceptOutbound(ctx, outReq(t, "old-sending", to, "c"))
-	s.ClaimNext(ctx, modem)
+	s.ClaimNext(ctx, modem, "")
 	s.AcceptOutbound(ctx, outReq(t, "old-queued", to, "d"))
 	c.Add(DefaultRetention + time.Hour)
 	s.AcceptOutbound(ctx, outReq(t, "new", to, "e"))
