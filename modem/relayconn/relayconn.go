@@ -11,6 +11,7 @@ package relayconn
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,10 @@ const (
 	ReasonRelayShutdown    = "relay_shutting_down"
 	ReasonClosed           = "connection_closed"
 	ReasonInitFailed       = "init_failed"
+	// ReasonTLSFailed: the TLS handshake with the relay failed, on either
+	// side (the relay's certificate did not verify, or the relay refused
+	// the api's certificate with an alert).
+	ReasonTLSFailed = "tls_handshake_failed"
 )
 
 var messages = []struct{ text, reason string }{
@@ -50,7 +55,10 @@ var messages = []struct{ text, reason string }{
 
 // Config configures a Session.
 type Config struct {
-	Addr        string
+	Addr string
+	// TLS, if not nil, makes the connection mutual TLS (see package
+	// relaytls); nil is plain TCP. The handshake is bounded by DialTimeout.
+	TLS         *tls.Config
 	Sentinel    string        // relaywire.DefaultSentinel if empty
 	Heartbeat   time.Duration // 2 s if zero
 	DialTimeout time.Duration // 3 s if zero
@@ -182,9 +190,12 @@ func (s *Session) Run(ctx context.Context) {
 }
 
 func (s *Session) session(ctx context.Context) (wasReady bool, reason string, err error) {
-	d := net.Dialer{Timeout: s.cfg.DialTimeout, KeepAlive: 15 * time.Second}
-	conn, err := d.DialContext(ctx, "tcp", s.cfg.Addr)
+	conn, err := s.dial(ctx)
 	if err != nil {
+		if isTLSFailure(err) {
+			s.setReady(nil, "TLS handshake with the relay at "+s.cfg.Addr+" failed: "+err.Error())
+			return false, ReasonTLSFailed, err
+		}
 		s.setReady(nil, "cannot connect to the relay at "+s.cfg.Addr)
 		return false, ReasonDialFailed, err
 	}
@@ -216,6 +227,10 @@ func (s *Session) session(ctx context.Context) (wasReady bool, reason string, er
 			s.setReady(nil, "relay: "+msg)
 			return false, r, err
 		}
+		if rerr := tc.refused(); rerr != nil {
+			s.setReady(nil, "the relay refused the TLS connection: "+rerr.Error())
+			return false, ReasonTLSFailed, rerr
+		}
 		s.setReady(nil, "modem init failed: "+err.Error())
 		return false, ReasonInitFailed, err
 	}
@@ -227,8 +242,43 @@ func (s *Session) session(ctx context.Context) (wasReady bool, reason string, er
 		s.setReady(nil, "relay: "+msg)
 		return true, r, err
 	}
+	if rerr := tc.refused(); rerr != nil {
+		s.setReady(nil, "the relay refused the TLS connection: "+rerr.Error())
+		return true, ReasonTLSFailed, rerr
+	}
 	s.setReady(nil, "relay connection lost")
 	return true, ReasonClosed, err
+}
+
+// dial connects to the relay, with TLS if configured; DialTimeout bounds
+// the connect and the handshake together.
+func (s *Session) dial(ctx context.Context) (net.Conn, error) {
+	d := &net.Dialer{Timeout: s.cfg.DialTimeout, KeepAlive: 15 * time.Second}
+	if s.cfg.TLS == nil {
+		return d.DialContext(ctx, "tcp", s.cfg.Addr)
+	}
+	td := &tls.Dialer{NetDialer: d, Config: s.cfg.TLS}
+	return td.DialContext(ctx, "tcp", s.cfg.Addr)
+}
+
+// isTLSFailure reports whether a dial failed in the TLS handshake rather
+// than in the TCP connect.
+func isTLSFailure(err error) bool {
+	var ve *tls.CertificateVerificationError
+	var re tls.RecordHeaderError
+	var op *net.OpError
+	return errors.As(err, &ve) || errors.As(err, &re) ||
+		(errors.As(err, &op) && op.Op == "remote error") ||
+		strings.HasPrefix(errorText(err), "tls: ")
+}
+
+// errorText is err's text without the net.OpError prefix.
+func errorText(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	return err.Error()
 }
 
 // heartbeat sends the sentinel at once and then every period until the
@@ -252,8 +302,9 @@ func (s *Session) heartbeat(eng *at.Engine) {
 // found after it closed the connection (the message has no terminator).
 type tailConn struct {
 	net.Conn
-	mu   sync.Mutex
-	tail []byte
+	mu      sync.Mutex
+	tail    []byte
+	readErr error // the first read error
 }
 
 const tailSize = 256
@@ -268,7 +319,27 @@ func (c *tailConn) Read(p []byte) (int, error) {
 		}
 		c.mu.Unlock()
 	}
+	if err != nil {
+		c.mu.Lock()
+		if c.readErr == nil {
+			c.readErr = err
+		}
+		c.mu.Unlock()
+	}
 	return n, err
+}
+
+// refused returns the TLS alert the relay ended the connection with (with
+// TLS 1.3 a refused client certificate shows only at the first read), or
+// nil.
+func (c *tailConn) refused() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var op *net.OpError
+	if errors.As(c.readErr, &op) && op.Op == "remote error" {
+		return c.readErr
+	}
+	return nil
 }
 
 func (c *tailConn) relayMessage() (reason, text string) {

@@ -37,6 +37,11 @@ func newFakeRelay(t *testing.T, reject ...string) *fakeRelay {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newFakeRelayOn(t, ln, reject...)
+}
+
+// newFakeRelayOn is newFakeRelay on ln.
+func newFakeRelayOn(t *testing.T, ln net.Listener, reject ...string) *fakeRelay {
 	f := &fakeRelay{ln: ln, reject: reject, accepted: make(chan net.Conn, 10)}
 	go f.accept()
 	t.Cleanup(func() {
