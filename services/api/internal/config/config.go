@@ -23,29 +23,32 @@ import (
 
 // Config is the validated configuration.
 type Config struct {
-	Listen            string
-	MetricsListen     string // "" when off
-	RelayAddr         string
-	DataDir           string
-	Keys              []string
-	AdminKeys         []string
-	Heartbeat         time.Duration
-	Sentinel          string
-	SMSC              string
-	DefaultCountry    string // calling code digits, "" for none
-	Pacing            time.Duration
-	CommandTimeout    time.Duration
-	SMSTimeout        time.Duration
-	USSDTimeout       time.Duration
-	PollInterval      time.Duration
-	QueueSize         int
-	MaxParts          int // SMS parts per message, 1..255
-	BodyLimit         int
-	ReconnectMin      time.Duration
-	ReconnectMax      time.Duration
-	LogLevel          string
-	RequestTimeout    time.Duration
-	StatusReportOnSMS bool // the original endpoint's status report request
+	Listen        string
+	MetricsListen string // "" when off
+	RelayAddr     string
+	DataDir       string
+	Keys          []string
+	AdminKeys     []string
+	Heartbeat     time.Duration
+	Sentinel      string
+	// RelayHeartbeatTimeout is the relay's heartbeat timeout (the default
+	// of every modem entry).
+	RelayHeartbeatTimeout time.Duration
+	SMSC                  string
+	DefaultCountry        string // calling code digits, "" for none
+	Pacing                time.Duration
+	CommandTimeout        time.Duration
+	SMSTimeout            time.Duration
+	USSDTimeout           time.Duration
+	PollInterval          time.Duration
+	QueueSize             int
+	MaxParts              int // SMS parts per message, 1..255
+	BodyLimit             int
+	ReconnectMin          time.Duration
+	ReconnectMax          time.Duration
+	LogLevel              string
+	RequestTimeout        time.Duration
+	StatusReportOnSMS     bool // the original endpoint's status report request
 	// Retention is how long finished messages are kept (0: forever).
 	Retention time.Duration
 	// RetryMin, RetryMax: the outbox's backoff after a transient failure;
@@ -66,6 +69,14 @@ type Config struct {
 	// is the period of their keep-alive comment.
 	SSEMaxStreams int
 	SSEKeepAlive  time.Duration
+
+	// Modems are the modem entries (modems.go), at least one; the first
+	// is the default modem of the single-modem routes. Routes narrow the
+	// modems of a message by its recipient's prefix; Failover returns a
+	// message in flight on a modem that cannot send to the queue.
+	Modems   []Modem
+	Routes   []Route
+	Failover bool
 }
 
 // entry is one setting: flag name, env name, default, help, and where its
@@ -122,6 +133,15 @@ func newEntries() []*entry {
 		{flag: "webhook-max-age", env: "API_WEBHOOK_MAX_AGE", def: "24h", help: "an event older than this whose delivery fails is given up (dead) for that webhook, which goes on with the next"},
 		{flag: "sse-max-streams", env: "API_SSE_MAX_STREAMS", def: "32", help: "most GET /v1/events streams open at once; one more is refused with 503"},
 		{flag: "sse-keepalive", env: "API_SSE_KEEPALIVE", def: "15s", help: "period of the keep-alive comment on GET /v1/events streams"},
+		{flag: "modem-id", env: "API_MODEM_ID", def: DefaultModemID, help: "the id of the one modem of the API_RELAY_* settings (without a modems file or list)"},
+		{flag: "modems", env: "API_MODEMS", def: "", help: "several modems: comma-separated id=relay-host:port; each takes the other API_* modem settings"},
+		{flag: "modems-file", env: "API_MODEMS_FILE", def: "", help: "several modems, each with its own settings, and prefix routes: a JSON file (see the README)"},
+		{flag: "relay-heartbeat-timeout", env: "API_RELAY_HEARTBEAT_TIMEOUT", def: relaywire.DefaultHeartbeatTimeout.String(), help: "the relay's heartbeat timeout (its -heartbeat-timeout); the heartbeat must stay below it"},
+		{flag: "relay-tls-ca", env: "API_RELAY_TLS_CA", def: "", help: "CA certificate (PEM) that signed the relay's certificate: connect with TLS"},
+		{flag: "relay-tls-cert", env: "API_RELAY_TLS_CERT", def: "", help: "the api's client certificate (PEM) for a relay with TLS"},
+		{flag: "relay-tls-key", env: "API_RELAY_TLS_KEY", def: "", help: "the key (PEM) of API_RELAY_TLS_CERT"},
+		{flag: "relay-tls-server-name", env: "API_RELAY_TLS_SERVER_NAME", def: "", help: "the name the relay's certificate must carry; empty: the relay address's host"},
+		{flag: "failover", env: "API_FAILOVER", def: "true", help: "with several modems: a message in flight on a modem that cannot send (relay lost, not registered) returns to the queue for another, if none of its parts was submitted"},
 	}
 }
 
@@ -256,8 +276,8 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	if c.DataDir == "" {
 		bad("data-dir", "a directory path")
 	}
-	if c.Heartbeat >= relaywire.DefaultHeartbeatTimeout {
-		bad("heartbeat", "less than the relay's 5s heartbeat timeout")
+	if c.RelayHeartbeatTimeout = dur("relay-heartbeat-timeout", 10*time.Millisecond); c.Heartbeat >= c.RelayHeartbeatTimeout {
+		bad("heartbeat", fmt.Sprintf("less than the relay's heartbeat timeout %v (API_RELAY_HEARTBEAT_TIMEOUT)", c.RelayHeartbeatTimeout))
 	}
 	if n := len(c.Sentinel); n < 1 || n > 64 || strings.Trim(c.Sentinel, "0123456789ABCDEFabcdef") == "" {
 		bad("heartbeat-sentinel", "1 to 64 bytes, not all hex digits (so that it can never occur in a PDU)")
@@ -288,6 +308,9 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 			errs = append(errs, fmt.Errorf("invalid API_KEYS/API_ADMIN_KEYS: every key needs at least 16 characters"))
 			break
 		}
+	}
+	if len(errs) == 0 { // the modem entries take the validated API_* values
+		c.modems(get, bad, func(err error) { errs = append(errs, err) })
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
