@@ -28,6 +28,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,6 +47,10 @@ type config struct {
 	seed     int64
 	logLevel slog.Level
 	child    []string // command run once the device is linked; empty for none
+	// identity and network of this stick (several simulated modems behind
+	// one api need different SIMs); "" keeps the device's defaults.
+	imei, imsi, iccid string
+	network           *device.Network
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -60,10 +65,25 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	profile := fs.String("profile", envOr("SIM_PROFILE", "instant"), "timing: instant, or realistic for a real stick's delays (env SIM_PROFILE)")
 	seed := fs.String("seed", envOr("SIM_SEED", "1"), "seed of all randomness: the same seed gives the same run (env SIM_SEED)")
 	level := fs.String("log-level", envOr("SIM_LOG_LEVEL", "info"), "debug, info, warn or error (env SIM_LOG_LEVEL)")
+	imei := fs.String("imei", envOr("SIM_IMEI", ""), "the stick's IMEI, 15 digits; empty: "+device.DefaultIMEI+" (env SIM_IMEI)")
+	imsi := fs.String("imsi", envOr("SIM_IMSI", ""), "the SIM's IMSI; empty: "+device.DefaultIMSI+" (env SIM_IMSI)")
+	iccid := fs.String("iccid", envOr("SIM_ICCID", ""), "the SIM's ICCID, 19 or 20 digits; empty: "+device.DefaultICCID+" (env SIM_ICCID)")
+	operator := fs.String("operator", envOr("SIM_OPERATOR", ""), "the network registered on, NAME:MCCMNC, e.g. A1:23201; empty: "+
+		device.DefaultNetwork.Operator+":"+device.DefaultNetwork.OperatorNumeric+" (env SIM_OPERATOR)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	var c config
+	c.imei, c.imsi, c.iccid = *imei, *imsi, *iccid
+	if *operator != "" {
+		name, numeric, ok := strings.Cut(*operator, ":")
+		n := device.DefaultNetwork
+		n.Operator, n.OperatorNumeric = name, numeric
+		if !ok || name == "" || len(numeric) < 5 || len(numeric) > 6 || strings.Trim(numeric, "0123456789") != "" {
+			return c, fmt.Errorf("--operator (SIM_OPERATOR) %q: want NAME:MCCMNC, e.g. A1:23201", *operator)
+		}
+		c.network = &n
+	}
 	c.child = fs.Args()
 	var err error
 	if c.link = *link; c.link == "" {
@@ -122,7 +142,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout, stderr io.
 	}
 	s, err := sim.Start(ctx, sim.Config{
 		Link:   cfg.link,
-		Device: device.Config{Profile: cfg.profile, Seed: cfg.seed, Logger: log},
+		Device: device.Config{Profile: cfg.profile, Seed: cfg.seed, Logger: log, IMEI: cfg.imei, IMSI: cfg.imsi, ICCID: cfg.iccid, Network: cfg.network},
 		Logger: log,
 	})
 	if err != nil {

@@ -23,10 +23,27 @@ func TestParseConfigRejectsBadValues(t *testing.T) {
 		{"--profile", "fast"},
 		{"--seed", "x"},
 		{"--log-level", "loud"},
+		{"--operator", "A1"},
+		{"--operator", "A1:2320x"},
+		{"--operator", ":23201"},
 	} {
 		if _, err := parseConfig(args, io.Discard); err == nil {
 			t.Errorf("parseConfig(%q) accepted bad input", args)
 		}
+	}
+}
+
+// Several simulated modems behind one api are different SIMs on
+// different networks.
+func TestParseConfigIdentity(t *testing.T) {
+	c, err := parseConfig([]string{"--imsi", "262011234567890", "--iccid", "8949011234567890123", "--imei", "861234567890124",
+		"--operator", "Telekom.de:26201"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.imsi != "262011234567890" || c.iccid != "8949011234567890123" || c.imei != "861234567890124" ||
+		c.network == nil || c.network.Operator != "Telekom.de" || c.network.OperatorNumeric != "26201" || c.network.Reg != 1 {
+		t.Fatalf("config %+v network %+v", c, c.network)
 	}
 }
 
