@@ -19,7 +19,7 @@ func TestMetricsNeedAKeyOnTheAPIPort(t *testing.T) {
 	if code, b := s.raw("GET", "http://"+s.api+"/metrics", userKey, ""); code != 200 || !strings.Contains(string(b), "modem_up") {
 		t.Fatalf("API port /metrics with a key: %d\n%.300s", code, b)
 	}
-	if m := s.metrics(); !strings.Contains(m, "\nmodem_up 1\n") {
+	if m := s.metrics(); !strings.Contains(m, "\nmodem_up{modem=\"modem\"} 1\n") {
 		t.Fatalf("metrics listener: modem_up is not 1:\n%.600s", m)
 	}
 }

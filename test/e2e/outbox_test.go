@@ -231,8 +231,8 @@ func TestOutboxPermanentFailure(t *testing.T) {
 	if code := s.call("POST", "/v1/sms", userKey, `{"to":"+436601234567","text":"nobody there either"}`, &r); code != 502 || r.Code != "network_refused" || r.states() != "failed" {
 		t.Fatalf("/v1/sms: %d %+v", code, r)
 	}
-	if m := s.apiMetrics(); !strings.Contains(m, `simmodem_api_sms_parts_failed_total{reason="cms_1"} 2`) ||
-		strings.Contains(m, `simmodem_api_outbox_retries_total{reason="cms_1"}`) {
+	if m := s.apiMetrics(); !strings.Contains(m, `simmodem_api_sms_parts_failed_total{modem="modem",reason="cms_1"} 2`) ||
+		strings.Contains(m, `simmodem_api_outbox_retries_total{modem="modem",reason="cms_1"}`) {
 		t.Fatalf("metrics:\n%s", grepLines(m, "parts_failed", "retries"))
 	}
 	if len(s.sent()) != 0 {
@@ -250,7 +250,7 @@ func TestOutboxTransientRetriesThenSends(t *testing.T) {
 	s.ctlCall("PUT", "/network", `{"reg":0}`, nil)
 	_, m := s.accept(`{"to":"+436601234567","text":"when the network is back"}`)
 	s.waitFor("a retry", 10*time.Second, func() bool {
-		return strings.Contains(s.apiMetrics(), `simmodem_api_outbox_retries_total{reason="cms_331"}`)
+		return strings.Contains(s.apiMetrics(), `simmodem_api_outbox_retries_total{modem="modem",reason="cms_331"}`)
 	})
 	if got := s.message(m.ID); got.State != "sending" {
 		t.Fatalf("while not registered: %+v", got)

@@ -81,8 +81,8 @@ func TestRelayKilledMidSendIsResolved(t *testing.T) {
 	if n := s.storedOutbound(); n != 0 {
 		t.Fatalf("%d copies left in SM", n)
 	}
-	if metrics := s.apiMetrics(); !strings.Contains(metrics, "simmodem_api_sms_parts_sent_total 3") ||
-		!strings.Contains(metrics, `simmodem_api_sms_parts_unknown_total{reason="other"} 0`) {
+	if metrics := s.apiMetrics(); !strings.Contains(metrics, `simmodem_api_sms_parts_sent_total{modem="modem"} 3`) ||
+		!strings.Contains(metrics, `simmodem_api_sms_parts_unknown_total{modem="modem",reason="other"} 0`) {
 		t.Fatalf("metrics:\n%s", grepLines(metrics, "sms_parts"))
 	}
 }
@@ -103,8 +103,8 @@ func TestSMSTimeoutAfterSubmissionIsResolved(t *testing.T) {
 	if sent := s.sent(); len(sent) != 1 || sent[0].Text != "late but sent" {
 		t.Fatalf("the simulator sent %+v", sent)
 	}
-	if m := s.apiMetrics(); !strings.Contains(m, `simmodem_api_sms_parts_unknown_total{reason="timeout"} 0`) ||
-		!strings.Contains(m, "simmodem_api_sms_parts_sent_total 1") {
+	if m := s.apiMetrics(); !strings.Contains(m, `simmodem_api_sms_parts_unknown_total{modem="modem",reason="timeout"} 0`) ||
+		!strings.Contains(m, `simmodem_api_sms_parts_sent_total{modem="modem"} 1`) {
 		t.Errorf("metrics:\n%s", grepLines(m, "sms_parts"))
 	}
 	s.ctlCall("PUT", "/faults", `{"delay":"0s"}`, nil)

@@ -88,8 +88,8 @@ func TestRelayRestart(t *testing.T) {
 	}
 	waitFor(t, "modem_up 0", func() bool {
 		m := s.metrics()
-		return strings.Contains(m, "\nmodem_up 0\n") && !strings.Contains(m, "modem_signal_rssi_dbm") &&
-			strings.Contains(m, "\nsimmodem_api_relay_connected 0\n")
+		return strings.Contains(m, "\nmodem_up{modem=\"modem\"} 0\n") && !strings.Contains(m, "modem_signal_rssi_dbm") &&
+			strings.Contains(m, "\nsimmodem_api_relay_connected{modem=\"modem\"} 0\n")
 	})
 	s.startRelay()
 	s.waitReady()
@@ -98,9 +98,9 @@ func TestRelayRestart(t *testing.T) {
 	}
 	m := s.metrics()
 	for _, want := range []string{
-		"\nmodem_up 1\n", "\nsimmodem_api_relay_connected 1\n", "\nsimmodem_api_relay_reconnects_total 1\n",
-		`simmodem_api_relay_disconnects_total{reason="relay_shutting_down"} 1`, "\nmodem_signal_rssi_dbm -73\n",
-		`simmodem_api_at_commands_total{command="+CMSS",result="ok"} 1`, "simmodem_api_sms_parts_sent_total 1",
+		"\nmodem_up{modem=\"modem\"} 1\n", "\nsimmodem_api_relay_connected{modem=\"modem\"} 1\n", "\nsimmodem_api_relay_reconnects_total{modem=\"modem\"} 1\n",
+		`simmodem_api_relay_disconnects_total{modem="modem",reason="relay_shutting_down"} 1`, "\nmodem_signal_rssi_dbm{modem=\"modem\"} -73\n",
+		`simmodem_api_at_commands_total{command="+CMSS",modem="modem",result="ok"} 1`, `simmodem_api_sms_parts_sent_total{modem="modem"} 1`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)

@@ -93,7 +93,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	var pl *poller.Poller
 	var inb *inbox.Sweeper
 	var out *outbox.Worker
-	m := metrics.New(func() *poller.Snapshot { return pl.Snapshot() })
+	m := metrics.New()
+	mm := m.Modem("modem", func() *poller.Snapshot { return pl.Snapshot() })
 	m.WatchStore(st)
 
 	// The event log's consumers: webhooks (the environment's one kept in
@@ -108,7 +109,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		Logger: log, OnResult: func(r string) { evm.WebhookDeliveries.WithLabelValues(r).Inc() },
 	})
 	modemEvents := modemevents.New(st, log)
-	disp := urc.New(log, m.URC)
+	disp := urc.New(log, mm.URC)
 	ops := modemops.New(modemops.Config{
 		SMSC: cfg.SMSC, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout,
 		USSDTimeout: cfg.USSDTimeout, Logger: log, MaxParts: cfg.MaxParts,
@@ -119,7 +120,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	disp.Subscribe("+CMTI", func(u at.URC) bool { return inb.HandleURC(u) }) // an SMS was stored: sweep
 	disp.Subscribe("+CDSI", func(u at.URC) bool { return inb.HandleURC(u) }) // a status report was stored: sweep
 
-	engineOpts := []at.Option{at.WithTimeout(cfg.CommandTimeout), at.WithSMSTimeout(cfg.SMSTimeout), at.WithObserver(m.ObserveAT)}
+	engineOpts := []at.Option{at.WithTimeout(cfg.CommandTimeout), at.WithSMSTimeout(cfg.SMSTimeout), at.WithObserver(mm.ObserveAT)}
 	if level <= slog.LevelDebug {
 		engineOpts = append(engineOpts, at.WithTraceFunc(at.LoggerTrace(log)))
 	}
@@ -132,9 +133,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		Logger: log,
 		OnReady: func(ready bool) {
 			if ready {
-				m.RelayConnected.Set(1)
+				mm.RelayConnected.Set(1)
 				if readyCount++; readyCount > 1 {
-					m.RelayReconnects.Inc()
+					mm.RelayReconnects.Inc()
 				}
 				pl.Refresh()
 				ids.Invalidate()  // another stick or SIM may be behind the new session
@@ -143,11 +144,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 				modemEvents.Connected()
 				return
 			}
-			m.RelayConnected.Set(0)
+			mm.RelayConnected.Set(0)
 			pl.Unreachable("relay session lost")
 		},
 		OnDisconnect: func(reason string) {
-			m.RelayDisconnects.WithLabelValues(reason).Inc()
+			mm.RelayDisconnects.WithLabelValues(reason).Inc()
 			modemEvents.Disconnected(reason)
 		},
 	})
@@ -157,9 +158,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			return nil, err
 		}
 		return e, nil
-	}, func(n int) { m.QueueDepth.Set(float64(n)) },
-		scheduler.WithClassDepth(func(c scheduler.Class, n int) { m.QueueClassDepth.WithLabelValues(c.String()).Set(float64(n)) }))
-	m.QueueCapacity.Set(float64(sched.Capacity()))
+	}, func(n int) { mm.QueueDepth.Set(float64(n)) },
+		scheduler.WithClassDepth(func(c scheduler.Class, n int) { mm.QueueClassDepth.WithLabelValues(c.String()).Set(float64(n)) }))
+	mm.QueueCapacity.Set(float64(sched.Capacity()))
 	pl = poller.New(sched, ops, cfg.PollInterval)
 	pl.OnChange(modemEvents.Snapshot)
 	// The outbox: one worker for the one modem, its work read back from
@@ -167,16 +168,16 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	out = outbox.New(outbox.Config{
 		Store: st, Sched: sched, Modem: ids, Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout,
 		RetryMin: cfg.RetryMin, RetryMax: cfg.RetryMax, RetryMaxAge: cfg.RetryMaxAge, Logger: log,
-		OnPart: m.Part, OnRetry: func(reason string) { m.OutboxRetries.WithLabelValues(reason).Inc() },
+		OnPart: mm.Part, OnRetry: func(reason string) { mm.OutboxRetries.WithLabelValues(reason).Inc() },
 	})
 	inb = inbox.New(inbox.Config{
 		Store: st, Sched: sched, ModemID: ids.Current, Interval: cfg.InboxSweep, CommandTimeout: cfg.CommandTimeout, Logger: log,
 		Hooks: inbox.Hooks{
-			Part:    m.InboxPart,
-			Message: func(msg *store.Message) { m.InboxMessage(string(msg.State)) },
-			Report:  func(r *store.Report) { m.StatusReport(r.Outcome != store.OutcomeInvalid, r.Matched) },
-			Fill:    func(f inbox.Fill) { m.InboxStoreFill(f.Memory, f.Used, f.Total) },
-			Error:   m.InboxError,
+			Part:    mm.InboxPart,
+			Message: func(msg *store.Message) { mm.InboxMessage(string(msg.State)) },
+			Report:  func(r *store.Report) { mm.StatusReport(r.Outcome != store.OutcomeInvalid, r.Matched) },
+			Fill:    func(f inbox.Fill) { mm.InboxStoreFill(f.Memory, f.Used, f.Total) },
+			Error:   mm.InboxError,
 		},
 	})
 
@@ -185,7 +186,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	streams, stopStreams := context.WithCancel(context.Background())
 	defer stopStreams()
 	app := httpapi.New(httpapi.Deps{
-		Sched: sched, Ops: ops, Snapshot: pl.Snapshot, Refresh: pl.Refresh, Ready: sess.Ready, Keys: keys, Metrics: m, Log: log,
+		Sched: sched, Ops: ops, Snapshot: pl.Snapshot, Refresh: pl.Refresh, Ready: sess.Ready, Keys: keys, Metrics: m, ModemMetrics: mm, Log: log,
 		DefaultCountry: cfg.DefaultCountry, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout, USSDTimeout: cfg.USSDTimeout,
 		Sentinel: cfg.Sentinel, OriginalStatusReport: cfg.StatusReportOnSMS,

@@ -43,7 +43,10 @@ type Deps struct {
 	Ready    func() (bool, string) // the relay session's readiness
 	Keys     *apikeys.Store
 	Metrics  *metrics.Metrics // nil: no metrics
-	Log      *slog.Logger
+	// ModemMetrics is the modem's instruments (queue rejections, SMS
+	// results); nil: none.
+	ModemMetrics *metrics.Modem
+	Log          *slog.Logger
 
 	// Inbox serves GET /v1/inbox and /v1/reports (the message store);
 	// nil answers them with 503.
@@ -197,8 +200,8 @@ func (s *server) doClass(c scheduler.Class, budget time.Duration, fn scheduler.J
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	err := s.Sched.DoClass(ctx, c, fn)
-	if errors.Is(err, scheduler.ErrQueueFull) && s.Metrics != nil {
-		s.Metrics.QueueRejected.WithLabelValues(c.String()).Inc()
+	if errors.Is(err, scheduler.ErrQueueFull) && s.ModemMetrics != nil {
+		s.ModemMetrics.QueueRejected.WithLabelValues(c.String()).Inc()
 	}
 	return err
 }

@@ -83,10 +83,10 @@ func newRig(t *testing.T, unavailable bool) *rig {
 	if !unavailable {
 		pl.Poll(ctx) // readiness needs a status poll
 	}
-	m := metrics.New(pl.Snapshot)
+	m := metrics.New()
 	deps := Deps{
 		Sched: sched, Ops: ops, Snapshot: pl.Snapshot, Ready: func() (bool, string) { return !unavailable, "test" },
-		Keys: apikeys.New([]string{userKey}, []string{adminKey}), Metrics: m, Log: log,
+		Keys: apikeys.New([]string{userKey}, []string{adminKey}), Metrics: m, ModemMetrics: m.Modem("modem", pl.Snapshot), Log: log,
 		DefaultCountry: "43", BodyLimit: 256 << 10, RequestTimeout: 5 * time.Second, Sentinel: "<heartbeat>",
 		OriginalStatusReport: true,
 	}
@@ -363,7 +363,7 @@ func TestModemUnavailable(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(b), "modem_up 0") || strings.Contains(string(b), "modem_signal_rssi_dbm") {
+	if !strings.Contains(string(b), `modem_up{modem="modem"} 0`) || strings.Contains(string(b), "modem_signal_rssi_dbm") {
 		t.Errorf("metrics while unreachable:\n%s", b)
 	}
 }

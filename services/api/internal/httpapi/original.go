@@ -155,8 +155,8 @@ func (s *server) origInfo(cmd string) fiber.Handler {
 			}
 			return res, nil
 		})
-		if errors.Is(err, scheduler.ErrQueueFull) && s.Metrics != nil {
-			s.Metrics.QueueRejected.WithLabelValues(scheduler.Read.String()).Inc()
+		if errors.Is(err, scheduler.ErrQueueFull) && s.ModemMetrics != nil {
+			s.ModemMetrics.QueueRejected.WithLabelValues(scheduler.Read.String()).Inc()
 		}
 		if err == nil {
 			err = r.err

@@ -64,7 +64,7 @@ func submissions(xs []modemops.Exchange) []modemops.Exchange {
 }
 
 func (s *server) countSMS(result string) {
-	if s.Metrics != nil {
-		s.Metrics.SMSMessages.WithLabelValues(result).Inc()
+	if s.ModemMetrics != nil {
+		s.ModemMetrics.SMSMessages.WithLabelValues(result).Inc()
 	}
 }

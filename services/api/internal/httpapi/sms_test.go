@@ -22,7 +22,7 @@ import (
 
 // smsRig wires the handlers to a simulated device over a pipe with the
 // given operation settings and request budget.
-func newSMSRig(t *testing.T, cfg modemops.Config, requestTimeout time.Duration) (*rig, *metrics.Metrics) {
+func newSMSRig(t *testing.T, cfg modemops.Config, requestTimeout time.Duration) (*rig, *metrics.Modem) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d, err := device.New(device.Config{})
@@ -32,7 +32,8 @@ func newSMSRig(t *testing.T, cfg modemops.Config, requestTimeout time.Duration) 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var pl *poller.Poller
-	m := metrics.New(func() *poller.Snapshot { return pl.Snapshot() })
+	m := metrics.New()
+	mm := m.Modem("modem", func() *poller.Snapshot { return pl.Snapshot() })
 	cfg.Logger = log
 	ops := modemops.New(cfg)
 	a, b := net.Pipe()
@@ -48,7 +49,7 @@ func newSMSRig(t *testing.T, cfg modemops.Config, requestTimeout time.Duration) 
 	pl = poller.New(sched, ops, time.Hour)
 	deps := Deps{
 		Sched: sched, Ops: ops, Snapshot: pl.Snapshot, Ready: func() (bool, string) { return true, "" },
-		Keys: apikeys.New([]string{userKey}, []string{adminKey}), Metrics: m, Log: log,
+		Keys: apikeys.New([]string{userKey}, []string{adminKey}), Metrics: m, ModemMetrics: mm, Log: log,
 		DefaultCountry: "43", RequestTimeout: requestTimeout, Sentinel: "<heartbeat>", OriginalStatusReport: true,
 	}
 	withOutbox(t, &deps, ops, sched, cfg.SMSTimeout, cfg.CommandTimeout)
@@ -60,7 +61,7 @@ func newSMSRig(t *testing.T, cfg modemops.Config, requestTimeout time.Duration) 
 		cancel()
 		wg.Wait()
 	})
-	return &rig{app: app, sched: sched, d: d, pl: pl}, m
+	return &rig{app: app, sched: sched, d: d, pl: pl}, mm
 }
 
 func partStates(body map[string]any) string {

@@ -8,13 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sim-modem-api/sim-modem-api/modem/poller"
 )
 
 // TestServe scrapes the metrics listener over real TCP, then stops it.
 func TestServe(t *testing.T) {
-	m := New(func() *poller.Snapshot { return nil })
+	m := New()
+	m.Modem("modem", nil) // no snapshot: unreachable
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +29,7 @@ func TestServe(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "\nmodem_up 0\n") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "\nmodem_up{modem=\"modem\"} 0\n") {
 		t.Fatalf("GET /metrics: %s\n%s", resp.Status, body)
 	}
 	resp, err = c.Get("http://" + ln.Addr().String() + "/v1/modem/status")

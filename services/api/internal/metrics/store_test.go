@@ -21,7 +21,7 @@ func openTestStore(t *testing.T) *store.Store {
 
 func TestStoreFigures(t *testing.T) {
 	st := openTestStore(t)
-	m := New(reachable)
+	m := New()
 	m.WatchStore(st)
 	ctx := context.Background()
 	for _, id := range []string{"a", "b"} {

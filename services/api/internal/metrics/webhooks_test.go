@@ -41,7 +41,7 @@ func watchedWebhook(t *testing.T, m *Metrics) (*Events, *store.Webhook) {
 }
 
 func TestWebhookFigures(t *testing.T) {
-	m := New(reachable)
+	m := New()
 	e, wh := watchedWebhook(t, m)
 	e.WebhookDeliveries.WithLabelValues("http_error").Inc()
 	e.Streams.Set(3)
