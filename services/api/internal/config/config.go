@@ -77,6 +77,8 @@ type Config struct {
 	Modems   []Modem
 	Routes   []Route
 	Failover bool
+
+	MQTT MQTT // the MQTT bridge (mqtt.go)
 }
 
 // entry is one setting: flag name, env name, default, help, and where its
@@ -148,7 +150,7 @@ func newEntries() []*entry {
 // Parse reads args (without the program name) and the environment.
 // Errors name every bad value, one per line.
 func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
-	entries := newEntries()
+	entries := append(newEntries(), mqttEntries()...)
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	fs.SetOutput(out)
 	for _, e := range entries {
@@ -312,6 +314,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	if len(errs) == 0 { // the modem entries take the validated API_* values
 		c.modems(get, bad, func(err error) { errs = append(errs, err) })
 	}
+	c.mqtt(get, bad)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
