@@ -23,21 +23,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sim-modem-api/sim-modem-api/modem/at"
-	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
-	"github.com/sim-modem-api/sim-modem-api/modem/poller"
-	"github.com/sim-modem-api/sim-modem-api/modem/relayconn"
-	"github.com/sim-modem-api/sim-modem-api/modem/scheduler"
-	"github.com/sim-modem-api/sim-modem-api/modem/urc"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/apikeys"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/config"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/fleet"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/httpapi"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/inbox"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemevents"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemid"
-	"github.com/sim-modem-api/sim-modem-api/services/api/internal/outbox"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/submit"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/webhook"
 )
 
@@ -90,15 +82,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	}
 	defer st.Close()
 
-	var pl *poller.Poller
-	var inb *inbox.Sweeper
-	var out *outbox.Worker
 	m := metrics.New()
-	mm := m.Modem("modem", func() *poller.Snapshot { return pl.Snapshot() })
 	m.WatchStore(st)
 
 	// The event log's consumers: webhooks (the environment's one kept in
-	// step with API_WEBHOOK_URL) and the modem's own events.
+	// step with API_WEBHOOK_URL) and the modems' own events.
 	if _, err := st.EnsureEnvWebhook(ctx, store.WebhookRequest{URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Types: cfg.WebhookEvents}); err != nil {
 		fmt.Fprintln(stderr, "api:", err)
 		return 1
@@ -108,99 +96,49 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		Store: st, Timeout: cfg.WebhookTimeout, RetryMin: cfg.WebhookRetryMin, RetryMax: cfg.WebhookRetryMax, MaxAge: cfg.WebhookMaxAge,
 		Logger: log, OnResult: func(r string) { evm.WebhookDeliveries.WithLabelValues(r).Inc() },
 	})
-	modemEvents := modemevents.New(st, log)
-	disp := urc.New(log, mm.URC)
-	ops := modemops.New(modemops.Config{
-		SMSC: cfg.SMSC, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout,
-		USSDTimeout: cfg.USSDTimeout, Logger: log, MaxParts: cfg.MaxParts,
-	})
-	disp.Subscribe("+CUSD", ops.HandleURC)
-	disp.Subscribe("", ops.HandleURC) // the continuation lines of a multi-line USSD text
-	ids := modemid.New(st, ops, "modem")
-	disp.Subscribe("+CMTI", func(u at.URC) bool { return inb.HandleURC(u) }) // an SMS was stored: sweep
-	disp.Subscribe("+CDSI", func(u at.URC) bool { return inb.HandleURC(u) }) // a status report was stored: sweep
 
-	engineOpts := []at.Option{at.WithTimeout(cfg.CommandTimeout), at.WithSMSTimeout(cfg.SMSTimeout), at.WithObserver(mm.ObserveAT)}
-	if level <= slog.LevelDebug {
-		engineOpts = append(engineOpts, at.WithTraceFunc(at.LoggerTrace(log)))
-	}
-	var readyCount int
-	sess := relayconn.New(relayconn.Config{
-		Addr: cfg.RelayAddr, Sentinel: cfg.Sentinel, Heartbeat: cfg.Heartbeat,
-		BackoffMin: cfg.ReconnectMin, BackoffMax: cfg.ReconnectMax, EngineOptions: engineOpts,
-		Init:   func(ctx context.Context, e *at.Engine) error { return ops.Init(ctx, e) },
-		OnURC:  disp.Dispatch,
-		Logger: log,
-		OnReady: func(ready bool) {
-			if ready {
-				mm.RelayConnected.Set(1)
-				if readyCount++; readyCount > 1 {
-					mm.RelayReconnects.Inc()
-				}
-				pl.Refresh()
-				ids.Invalidate()  // another stick or SIM may be behind the new session
-				inb.Trigger()     // whatever arrived while the api was not in control
-				out.Reconnected() // reconcile the modem's memory, then send
-				modemEvents.Connected()
-				return
-			}
-			mm.RelayConnected.Set(0)
-			pl.Unreachable("relay session lost")
-		},
-		OnDisconnect: func(reason string) {
-			mm.RelayDisconnects.WithLabelValues(reason).Inc()
-			modemEvents.Disconnected(reason)
-		},
-	})
-	sched := scheduler.New(cfg.QueueSize, func() (modemops.AT, error) {
-		e, err := sess.Engine()
-		if err != nil {
-			return nil, err
+	// The modems: one unit per modem entry, each with its relay session,
+	// scheduler, poller, outbox worker and inbox sweep; the first is the
+	// default modem of the single-modem routes.
+	modems := fleet.New(cfg, st, m, log)
+	def := modems.Default()
+	sub := submit.New(submit.Config{Store: st, Prepare: def.Ops.Prepare, Router: modems, Accepted: modems.Kick})
+	var handles []*httpapi.Modem
+	for _, u := range modems.Units() {
+		h := &httpapi.Modem{ID: u.ID(), Relay: u.Config.RelayAddr, Sched: u.Sched, Ops: u.Ops, Snapshot: u.Poller.Snapshot,
+			Refresh: u.Poller.Refresh, Ready: u.Ready, Metrics: u.Metrics, Depth: u.Depth}
+		if len(modems.Units()) > 1 {
+			h.Eligible = func() string { return fleet.Eligible(u) }
 		}
-		return e, nil
-	}, func(n int) { mm.QueueDepth.Set(float64(n)) },
-		scheduler.WithClassDepth(func(c scheduler.Class, n int) { mm.QueueClassDepth.WithLabelValues(c.String()).Set(float64(n)) }))
-	mm.QueueCapacity.Set(float64(sched.Capacity()))
-	pl = poller.New(sched, ops, cfg.PollInterval)
-	pl.OnChange(modemEvents.Snapshot)
-	// The outbox: one worker for the one modem, its work read back from
-	// the store at start.
-	out = outbox.New(outbox.Config{
-		Store: st, Sched: sched, Modem: ids, Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout,
-		RetryMin: cfg.RetryMin, RetryMax: cfg.RetryMax, RetryMaxAge: cfg.RetryMaxAge, Logger: log,
-		OnPart: mm.Part, OnRetry: func(reason string) { mm.OutboxRetries.WithLabelValues(reason).Inc() },
-	})
-	inb = inbox.New(inbox.Config{
-		Store: st, Sched: sched, ModemID: ids.Current, Interval: cfg.InboxSweep, CommandTimeout: cfg.CommandTimeout, Logger: log,
-		Hooks: inbox.Hooks{
-			Part:    mm.InboxPart,
-			Message: func(msg *store.Message) { mm.InboxMessage(string(msg.State)) },
-			Report:  func(r *store.Report) { mm.StatusReport(r.Outcome != store.OutcomeInvalid, r.Matched) },
-			Fill:    func(f inbox.Fill) { mm.InboxStoreFill(f.Memory, f.Used, f.Total) },
-			Error:   mm.InboxError,
-		},
-	})
+		handles = append(handles, h)
+	}
 
 	// The event streams end when the shutdown begins (the server waits
 	// for open connections).
 	streams, stopStreams := context.WithCancel(context.Background())
 	defer stopStreams()
 	app := httpapi.New(httpapi.Deps{
-		Sched: sched, Ops: ops, Snapshot: pl.Snapshot, Refresh: pl.Refresh, Ready: sess.Ready, Keys: keys, Metrics: m, ModemMetrics: mm, Log: log,
+		Sched: def.Sched, Ops: def.Ops, Snapshot: def.Poller.Snapshot, Refresh: def.Poller.Refresh, Ready: def.Ready, Keys: keys,
+		Metrics: m, ModemMetrics: def.Metrics, Modems: handles, Log: log,
 		DefaultCountry: cfg.DefaultCountry, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
-		Pacing: cfg.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout, USSDTimeout: cfg.USSDTimeout,
-		Sentinel: cfg.Sentinel, OriginalStatusReport: cfg.StatusReportOnSMS,
+		Pacing: def.Config.Pacing, CommandTimeout: cfg.CommandTimeout, SMSTimeout: cfg.SMSTimeout, USSDTimeout: cfg.USSDTimeout,
+		Sentinel: def.Config.Sentinel, OriginalStatusReport: cfg.StatusReportOnSMS,
 		Inbox: st,
-		Store: st, Outbox: out,
-		Events: st, WebhooksChanged: hooks.Reload, MaxStreams: cfg.SSEMaxStreams, KeepAlive: cfg.SSEKeepAlive, StreamStop: streams, SnapshotChanged: pl.Changed,
-		OnStreams: func(n int) { evm.Streams.Set(float64(n)) },
+		Store: st, Outbox: def.Outbox, Submit: sub,
+		Events: st, WebhooksChanged: hooks.Reload, MaxStreams: cfg.SSEMaxStreams, KeepAlive: cfg.SSEKeepAlive, StreamStop: streams,
+		SnapshotChanged: def.Poller.Changed,
+		OnStreams:       func(n int) { evm.Streams.Set(float64(n)) },
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		fmt.Fprintln(stderr, "api:", err)
 		return 1
 	}
-	log.Info("api listening", "addr", ln.Addr().String(), "relay", cfg.RelayAddr, "keys", keys.Len())
+	relays := make([]string, len(cfg.Modems))
+	for i, mc := range cfg.Modems {
+		relays[i] = mc.ID + "=" + mc.RelayAddr
+	}
+	log.Info("api listening", "addr", ln.Addr().String(), "modems", strings.Join(relays, ","), "keys", keys.Len())
 	var metricsLn net.Listener
 	if cfg.MetricsListen != "" {
 		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
@@ -216,11 +154,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
-	bg(sess.Run)
-	bg(sched.Run)
-	bg(pl.Run)
-	bg(inb.Run)
-	bg(out.Run)
+	bg(modems.Run)
 	bg(func(ctx context.Context) { retain(ctx, st, cfg.Retention, log) })
 	bg(hooks.Run)
 	serveErr := make(chan error, 2) // the API listener and the metrics listener

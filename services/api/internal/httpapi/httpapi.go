@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/outbox"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/submit"
 )
 
 //go:embed openapi.json
@@ -73,9 +75,16 @@ type Deps struct {
 	// changes (a metric).
 	OnStreams func(n int)
 	// Store and Outbox serve /v1/messages and the sends of /v1/sms and
-	// /sms (stored, then sent by the outbox worker).
+	// /sms (stored, then sent by the outbox worker of the default modem).
 	Store  *store.Store
 	Outbox *outbox.Worker
+	// Submit accepts POST /v1/messages (validation, routing, commit).
+	Submit *submit.Submitter
+
+	// Modems are every modem, the default (the one of Sched, Ops, …)
+	// first: GET /v1/modems and the routes under /v1/modems/{id}/. Nil:
+	// the default modem alone, with the id DefaultModemID.
+	Modems []*Modem
 
 	DefaultCountry       string
 	BodyLimit            int
@@ -88,9 +97,53 @@ type Deps struct {
 	OriginalStatusReport bool
 }
 
+// DefaultModemID is the id of the default modem when Deps.Modems is nil.
+const DefaultModemID = "modem"
+
+// Modem is one modem for the handlers: the routes under /v1/modems/{id}/
+// act on it as the single-modem routes act on the default one.
+type Modem struct {
+	ID       string
+	Relay    string // the relay's address, as configured
+	Sched    *scheduler.Scheduler[modemops.AT]
+	Ops      *modemops.Ops
+	Snapshot func() *poller.Snapshot
+	Refresh  func()
+	Ready    func() (bool, string)
+	Metrics  *metrics.Modem // nil: none
+	// Eligible says why the modem may not take a new message now ("" if
+	// it may: connected, registered, SIM ready); nil: always.
+	Eligible func() string
+	// Depth is its outbox depth (store.ModemDepth); nil: unknown.
+	Depth func(ctx context.Context) (int, error)
+}
+
 type server struct {
 	Deps
-	streams atomic.Int64 // open event streams
+	streams *atomic.Int64 // open event streams
+	modems  map[string]*Modem
+}
+
+// on is the server as it acts on modem m: the handlers of the
+// single-modem routes, run for /v1/modems/{id}/….
+func (s *server) on(m *Modem) *server {
+	cp := *s
+	cp.Sched, cp.Ops, cp.Snapshot, cp.Ready, cp.ModemMetrics = m.Sched, m.Ops, m.Snapshot, m.Ready, m.Metrics
+	if m.Refresh != nil {
+		cp.Refresh = m.Refresh
+	}
+	return &cp
+}
+
+// perModem runs h on the modem the path names ({id}): 404 for none.
+func (s *server) perModem(h func(*server, *fiber.Ctx) error) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		m, ok := s.modems[c.Params("id")]
+		if !ok {
+			return &Error{Status: fiber.StatusNotFound, Code: "not_found", Message: "no modem " + strconv.Quote(c.Params("id"))}
+		}
+		return h(s.on(m), c)
+	}
 }
 
 // New returns the fiber app.
@@ -107,7 +160,14 @@ func New(d Deps) *fiber.App {
 	if d.Refresh == nil {
 		d.Refresh = func() {}
 	}
-	s := &server{Deps: d}
+	if d.Modems == nil {
+		d.Modems = []*Modem{{ID: DefaultModemID, Sched: d.Sched, Ops: d.Ops, Snapshot: d.Snapshot, Refresh: d.Refresh, Ready: d.Ready,
+			Metrics: d.ModemMetrics}}
+	}
+	s := &server{Deps: d, streams: new(atomic.Int64), modems: map[string]*Modem{}}
+	for _, m := range d.Modems {
+		s.modems[m.ID] = m
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "sim-modem-api",
 		BodyLimit:             d.BodyLimit,
@@ -135,6 +195,12 @@ func New(d Deps) *fiber.App {
 	app.Post("/v1/ussd", user, s.ussd)
 	app.Post("/v1/sim/pin", admin, s.pin)
 	app.Post("/v1/at", admin, s.rawAT)
+	app.Get("/v1/modems", user, s.listModems)
+	app.Get("/v1/modems/:id", user, s.getModem)
+	app.Get("/v1/modems/:id/status", user, s.perModem((*server).status))
+	app.Post("/v1/modems/:id/ussd", user, s.perModem((*server).ussd))
+	app.Post("/v1/modems/:id/sim/pin", admin, s.perModem((*server).pin))
+	app.Post("/v1/modems/:id/at", admin, s.perModem((*server).rawAT))
 	s.inboxRoutes(app, user)
 	s.eventRoutes(app, user, admin)
 

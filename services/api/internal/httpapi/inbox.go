@@ -49,7 +49,8 @@ type InboxMessage struct {
 	// part, with the zone it gave (RFC 3339).
 	SCTime       string    `json:"scTime,omitempty"`
 	ReceivedAt   time.Time `json:"receivedAt"`
-	State        string    `json:"state"` // received, incomplete, undecodable
+	State        string    `json:"state"`           // received, incomplete, undecodable
+	Modem        string    `json:"modem,omitempty"` // the configured id of the modem that received it
 	Reason       string    `json:"reason,omitempty"`
 	PartCount    int       `json:"partCount"`
 	Incomplete   bool      `json:"incomplete"`
@@ -280,7 +281,7 @@ func inboxMessage(m *store.Message, parts []store.ReceivedPart, withParts bool) 
 	out := InboxMessage{
 		ID: m.ID, From: m.Peer, Text: m.Text, DataHex: m.DataHex, Encoding: encodingOf(m, parts), Class0: m.Options.Flash,
 		SMSC: m.SMSC, ReceivedAt: m.CreatedAt, State: string(m.State), Reason: m.Reason, PartCount: m.PartCount,
-		Incomplete: m.State == store.StateIncomplete, MissingParts: m.Missing, Read: m.Read,
+		Incomplete: m.State == store.StateIncomplete, MissingParts: m.Missing, Read: m.Read, Modem: m.Modem,
 	}
 	if !m.SCTime.IsZero() {
 		out.SCTime = m.SCTime.Format(time.RFC3339)

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/modem/phone"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/outbox"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/submit"
 )
 
 // ---- /v1/messages: the durable outbox and the listing of both directions
@@ -37,6 +37,7 @@ type messageRequest struct {
 	Flash        bool    `json:"flash"`
 	SendAt       string  `json:"sendAt"`
 	ValidUntil   string  `json:"validUntil"`
+	Modem        string  `json:"modem"` // the configured id of the modem that must send it; "" lets the routing choose
 }
 
 // MessagePart is one outbound part in a message answer.
@@ -69,6 +70,8 @@ type MessageResponse struct {
 	DataHex      string              `json:"dataHex,omitempty"`
 	State        string              `json:"state"`
 	Reason       string              `json:"reason,omitempty"`
+	Modem        string              `json:"modem,omitempty"` // the modem that sends or sent it, or received it
+	Route        []string            `json:"route,omitempty"` // outbound: the modems that may send it (absent: any)
 	PartCount    int                 `json:"partCount"`
 	Validity     string              `json:"validity,omitempty"`
 	StatusReport bool                `json:"statusReport"`
@@ -98,7 +101,7 @@ func messageView(m *store.Message, history []store.Transition) MessageResponse {
 	r := MessageResponse{ID: m.ID, Direction: string(m.Direction), Text: m.Text, DataHex: m.DataHex, State: string(m.State),
 		Reason: m.Reason, PartCount: m.PartCount, StatusReport: m.Options.StatusReport, Flash: m.Options.Flash,
 		SendAt: optTime(m.Options.SendAt), ValidUntil: optTime(m.Options.ValidUntil), CreatedAt: m.CreatedAt.UTC(),
-		UpdatedAt: m.UpdatedAt.UTC(), FinishedAt: optTime(m.FinishedAt), Missing: m.Missing}
+		UpdatedAt: m.UpdatedAt.UTC(), FinishedAt: optTime(m.FinishedAt), Missing: m.Missing, Modem: m.Modem, Route: m.Route}
 	if m.Options.Validity > 0 {
 		r.Validity = m.Options.Validity.String()
 	}
@@ -179,87 +182,39 @@ func (s *server) postMessage(c *fiber.Ctx) error {
 	if err := decodeStrict(c, &req); err != nil {
 		return err
 	}
-	key := strings.TrimSpace(c.Get("Idempotency-Key"))
-	var fields []FieldMessage
-	switch {
-	case key != "" && req.ID != "" && key != req.ID:
-		fields = append(fields, FieldMessage{"id", "differs from the Idempotency-Key header"})
-	case key != "":
+	if key := strings.TrimSpace(c.Get("Idempotency-Key")); key != "" {
+		if req.ID != "" && key != req.ID {
+			return invalid(FieldMessage{"id", "differs from the Idempotency-Key header"})
+		}
 		req.ID = key
 	}
-	if req.ID != "" && !validClientKey(req.ID) {
-		fields = append(fields, FieldMessage{"id", "1 to 64 printable ASCII characters without spaces"})
-	}
-	var data []byte
-	switch {
-	case req.Text != nil && req.DataHex != nil:
-		fields = append(fields, FieldMessage{"dataHex", "give either text or dataHex, not both"})
-	case req.DataHex != nil:
-		b, err := hex.DecodeString(*req.DataHex)
-		if err != nil || len(b) == 0 {
-			fields = append(fields, FieldMessage{"dataHex", "hex digits, an even number, at least one octet"})
-		}
-		data = b
-	case req.Text == nil:
-		fields = append(fields, FieldMessage{"text", "required (or dataHex)"})
-	case *req.Text == "":
-		fields = append(fields, FieldMessage{"text", "must not be empty"})
-	}
-	validity, vErr := parseValidity("validity", req.Validity)
-	if vErr != nil {
-		fields = append(fields, *vErr)
-	}
-	now := time.Now()
-	var sendAt, validUntil time.Time
-	if req.SendAt != "" {
-		t, err := time.Parse(time.RFC3339Nano, req.SendAt)
-		if err != nil {
-			fields = append(fields, FieldMessage{"sendAt", "an RFC 3339 time like 2025-03-01T12:00:00Z"})
-		} else if t.After(now) {
-			sendAt = t
-		}
-	}
-	if req.ValidUntil != "" {
-		t, err := time.Parse(time.RFC3339Nano, req.ValidUntil)
-		switch {
-		case err != nil:
-			fields = append(fields, FieldMessage{"validUntil", "an RFC 3339 time like 2025-03-01T12:00:00Z"})
-		case !t.After(now):
-			fields = append(fields, FieldMessage{"validUntil", "must be in the future"})
-		case !sendAt.IsZero() && !t.After(sendAt):
-			fields = append(fields, FieldMessage{"validUntil", "must be after sendAt"})
-		default:
-			validUntil = t
-		}
-	}
-	if _, fe := s.recipient("to", req.To); fe != nil {
-		fields = append([]FieldMessage{*fe}, fields...)
-	}
-	if len(fields) > 0 {
-		return invalid(fields...)
-	}
-	text := req.Text
-	p, to, err := s.prepare("to", req.To, "text", text, data, validity, req.StatusReport, req.Flash)
+	m, created, err := s.Submit.Submit(c.UserContext(), submit.Request{ID: req.ID, To: req.To, Text: req.Text, DataHex: req.DataHex,
+		Validity: req.Validity, StatusReport: req.StatusReport, Flash: req.Flash, SendAt: req.SendAt, ValidUntil: req.ValidUntil,
+		Modem: req.Modem})
 	if err != nil {
-		return err
-	}
-	r := store.OutboundRequest{ID: req.ID, To: to, Parts: p.PDUs,
-		Options: store.SendOptions{Validity: validity, StatusReport: req.StatusReport, Flash: req.Flash, SendAt: sendAt, ValidUntil: validUntil}}
-	if data != nil {
-		r.DataHex = strings.ToUpper(*req.DataHex)
-	} else {
-		r.Text = *req.Text
-	}
-	m, created, err := s.Store.AcceptOutbound(c.UserContext(), r)
-	if err != nil {
-		return messageStoreErr(err)
+		return submitErr(err)
 	}
 	status := fiber.StatusOK
 	if created {
 		status = fiber.StatusAccepted
-		s.Outbox.Kick()
 	}
 	return c.Status(status).JSON(messageView(m, nil))
+}
+
+// submitErr maps an error of submit.Submit to HTTP.
+func submitErr(err error) error {
+	var ie *submit.InvalidError
+	if !errors.As(err, &ie) {
+		return messageStoreErr(err)
+	}
+	fields := make([]FieldMessage, len(ie.Fields))
+	for i, f := range ie.Fields {
+		fields[i] = FieldMessage{f.Name, f.Message}
+	}
+	if ie.Limit > 0 && len(fields) == 1 {
+		return overLimit(fields[0].Field, fields[0].Message, ie.Limit)
+	}
+	return invalid(fields...)
 }
 
 // recipient normalises a recipient, or says what is wrong with it.
@@ -404,8 +359,10 @@ func (s *server) sendAndWait(p *modemops.PreparedSMS, to, text string, validity 
 	// refused before it is stored or stored and then waited for, so a
 	// short budget answers 504 sms_in_progress with a stored message,
 	// never a failure for a message that may still be committed.
+	// Pinned to the default modem, whose worker this request waits on.
+	def := s.Modems[0].ID
 	m, _, err := s.Store.AcceptOutbound(context.Background(), store.OutboundRequest{ID: p.ID, To: to, Text: text, Parts: p.PDUs,
-		Options: store.SendOptions{Validity: validity, StatusReport: sr, Flash: flash}})
+		Modem: def, Route: []string{def}, Options: store.SendOptions{Validity: validity, StatusReport: sr, Flash: flash}})
 	if err != nil {
 		return outbox.Outcome{}, messageStoreErr(err)
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,10 +18,26 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemid"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/outbox"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/submit"
 )
 
 // withOutbox (the worker with these AT timeouts) gives d a real store (in t.TempDir()) and a running outbox
 // worker on sched, as main wires them.
+// oneModem routes as the api does with the one modem "modem".
+type oneModem struct{ country string }
+
+func (oneModem) Route(modem, _ string) ([]string, error) {
+	switch modem {
+	case "":
+		return nil, nil
+	case "modem":
+		return []string{modem}, nil
+	}
+	return nil, errors.New("no modem " + modem + " (the modems are modem)")
+}
+
+func (r oneModem) DefaultCountry(string) string { return r.country }
+
 func withOutbox(t *testing.T, d *Deps, ops *modemops.Ops, sched *scheduler.Scheduler[modemops.AT], smsTimeout, commandTimeout time.Duration) {
 	t.Helper()
 	st, err := store.OpenDir(context.Background(), t.TempDir(), store.Options{})
@@ -36,6 +53,8 @@ func withOutbox(t *testing.T, d *Deps, ops *modemops.Ops, sched *scheduler.Sched
 	go func() { defer wg.Done(); w.Run(ctx) }()
 	t.Cleanup(func() { cancel(); wg.Wait(); st.Close() })
 	d.Store, d.Outbox = st, w
+	d.Submit = submit.New(submit.Config{Store: st, Prepare: ops.Prepare, Router: oneModem{d.DefaultCountry},
+		Accepted: func(*store.Message) { w.Kick() }})
 	if ok, _ := d.Ready(); ok { // let its first job (identity, reconcile) end before the test looks at the modem
 		deadline := time.Now().Add(5 * time.Second)
 		for _, cached := tr.Cached(); !cached || sched.Depth() > 0; _, cached = tr.Cached() {

@@ -21,10 +21,17 @@ type Appender interface {
 	AppendEvent(ctx context.Context, typ string, data any) (store.Event, error)
 }
 
+// Modem names the modem in an event: the configured id of its entry and
+// what it said of itself.
+type Modem struct {
+	ID string `json:"id"`
+	modemops.Identity
+}
+
 // Data is the payload of a modem event.
 type Data struct {
-	Modem  modemops.Identity `json:"modem"`
-	Status *modemops.Status  `json:"status,omitempty"` // as last read; absent when never read
+	Modem  Modem            `json:"modem"`
+	Status *modemops.Status `json:"status,omitempty"` // as last read; absent when never read
 	// Reason: why the session ended (modem.disconnected).
 	Reason string `json:"reason,omitempty"`
 	// Previous is the registration (modem.registration) or SIM state
@@ -40,6 +47,7 @@ const writeTimeout = 10 * time.Second
 // are called from the relay session's and the poller's goroutines.
 type Recorder struct {
 	st  Appender
+	id  string
 	log *slog.Logger
 
 	mu      sync.Mutex
@@ -51,12 +59,13 @@ type Recorder struct {
 	reg     string
 }
 
-// New returns a recorder appending to st.
-func New(st Appender, log *slog.Logger) *Recorder {
+// New returns a recorder appending to st the events of the modem entry
+// with the configured id.
+func New(st Appender, id string, log *slog.Logger) *Recorder {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Recorder{st: st, log: log}
+	return &Recorder{st: st, id: id, log: log}
 }
 
 // Connected records that the relay session became ready. Its event
@@ -118,9 +127,9 @@ func (r *Recorder) Snapshot(_, n *poller.Snapshot) {
 }
 
 func (r *Recorder) data() Data {
-	var d Data
+	d := Data{Modem: Modem{ID: r.id}}
 	if r.last != nil {
-		d.Modem = r.last.Identity
+		d.Modem.Identity = r.last.Identity
 		st := r.last.Status
 		d.Status = &st
 	}

@@ -27,7 +27,7 @@ func TestModemEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	r := New(st, nil)
+	r := New(st, "at", nil)
 	r.Snapshot(nil, snap(false, "unknown", "unknown")) // not reachable yet: nothing
 	r.Connected()
 	r.Snapshot(nil, snap(true, "ready", "home"))  // the first fresh snapshot: connected
@@ -55,7 +55,7 @@ func TestModemEvents(t *testing.T) {
 	}
 	var reg, gone Data
 	if err := json.Unmarshal(ev[1].Data, &reg); err != nil || reg.Previous != "home" || reg.Current != "searching" ||
-		reg.Modem.IMEI != "866948013728723" || reg.Status == nil || reg.Status.Registration != "searching" {
+		reg.Modem.IMEI != "866948013728723" || reg.Modem.ID != "at" || reg.Status == nil || reg.Status.Registration != "searching" {
 		t.Fatalf("registration %s %v", ev[1].Data, err)
 	}
 	if err := json.Unmarshal(ev[3].Data, &gone); err != nil || gone.Reason != "heartbeat_timeout" || gone.Modem.IMSI != "232011234567890" {
