@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"time"
 	_ "time/tzdata" // TZ=Europe/Vienna works in a FROM scratch image
 
+	"github.com/sim-modem-api/sim-modem-api/modem/relaytls"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/config"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/metrics"
 	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/relay"
@@ -46,6 +48,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "relay: %v\n", err)
 		return 2
+	}
+	var tlsCfg *tls.Config
+	if cfg.TLS() {
+		if tlsCfg, err = relaytls.Server(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA); err != nil {
+			fmt.Fprintf(stderr, "relay: invalid TLS configuration: %v\n", err)
+			return 2
+		}
 	}
 	// A soft memory limit keeps the heap small on a 1 GB Pi shared with
 	// other services: the garbage collector works harder near it instead
@@ -77,6 +86,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		WriteTimeout:     cfg.WriteTimeout,
 	}, &serialport.Device{Pattern: cfg.Device, Baud: cfg.Baud}, log, m)
 
+	over := "plain TCP"
+	if tlsCfg != nil {
+		// TLS is terminated per connection and bridged to the relay's
+		// I/O loop through a unix socket pair (see package tlsbridge).
+		bl := r.WithTLS(ln, tlsCfg)
+		defer bl.Wait()
+		ln = bl
+		over = "mutual TLS"
+	}
+
 	metricsDone := make(chan error, 1)
 	if cfg.MetricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsListen)
@@ -90,8 +109,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else {
 		metricsDone <- nil
 	}
-	log.Printf("Relaying %s at %d baud 8N1 to clients on %s (heartbeat %q every %v)",
-		cfg.Device, cfg.Baud, ln.Addr(), cfg.Sentinel, cfg.HeartbeatTimeout)
+	log.Printf("Relaying %s at %d baud 8N1 to clients on %s over %s (heartbeat %q every %v)",
+		cfg.Device, cfg.Baud, ln.Addr(), over, cfg.Sentinel, cfg.HeartbeatTimeout)
 
 	code := 0
 	if err := r.Serve(ctx, ln); err != nil {

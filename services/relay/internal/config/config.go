@@ -44,7 +44,14 @@ type Config struct {
 	WriteTimeout time.Duration
 	// MetricsListen is the HTTP address of /metrics and /healthz; empty disables it.
 	MetricsListen string
+	// TLSCert, TLSKey and TLSClientCA are PEM files: the relay's server
+	// certificate and key, and the CA that signs the client certificates it
+	// accepts. All three make the listener mutual TLS; none is plain TCP.
+	TLSCert, TLSKey, TLSClientCA string
 }
+
+// TLS reports whether the relay listens with mutual TLS.
+func (c Config) TLS() bool { return c.TLSCert != "" }
 
 // Defaults of the settings that are not in package protocol.
 const (
@@ -61,6 +68,9 @@ var Env = map[string]string{
 	"sentinel-hold":      "RELAY_SENTINEL_HOLD",
 	"write-timeout":      "RELAY_WRITE_TIMEOUT",
 	"metrics-listen":     "RELAY_METRICS_LISTEN",
+	"tls-cert":           "RELAY_TLS_CERT",
+	"tls-key":            "RELAY_TLS_KEY",
+	"tls-client-ca":      "RELAY_TLS_CLIENT_CA",
 }
 
 // ErrHelp is returned when -h or -help was given; usage has been printed.
@@ -84,6 +94,9 @@ func Parse(name string, args []string, lookupEnv func(string) (string, bool), ou
 	def("sentinel-hold", relaywire.DefaultSentinelHold.String(), "longest time bytes that may start a heartbeat are held back (below the heartbeat timeout)")
 	def("write-timeout", DefaultWriteTimeout.String(), "longest time a write to the client may block before it is disconnected")
 	def("metrics-listen", DefaultMetricsListen, "HTTP address for /metrics and /healthz; empty disables it")
+	def("tls-cert", "", "PEM server certificate: with -tls-key and -tls-client-ca the client socket is mutual TLS; none of the three is plain TCP")
+	def("tls-key", "", "PEM private key of -tls-cert")
+	def("tls-client-ca", "", "PEM CA certificate(s) that sign the client certificates accepted")
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: %s [flags]\n       %s healthcheck [flags]\n\nRelays the modem's serial AT port to one TCP client at a time.\n\nFlags:\n", name, name)
 		fs.PrintDefaults()
@@ -166,6 +179,16 @@ func Parse(name string, args []string, lookupEnv func(string) (string, bool), ou
 	}
 	if c.SentinelHold > 0 && c.HeartbeatTimeout > 0 && c.SentinelHold >= c.HeartbeatTimeout {
 		errs = append(errs, bad("sentinel-hold", "must be shorter than the heartbeat timeout"))
+	}
+	c.TLSCert = strings.TrimSpace(*raw["tls-cert"])
+	c.TLSKey = strings.TrimSpace(*raw["tls-key"])
+	c.TLSClientCA = strings.TrimSpace(*raw["tls-client-ca"])
+	if given := (c.TLSCert != "") || (c.TLSKey != "") || (c.TLSClientCA != ""); given {
+		for _, fl := range []string{"tls-cert", "tls-key", "tls-client-ca"} {
+			if strings.TrimSpace(*raw[fl]) == "" {
+				errs = append(errs, fmt.Errorf("missing -%s (env %s): mutual TLS needs all three of -tls-cert, -tls-key and -tls-client-ca (RELAY_TLS_CERT, RELAY_TLS_KEY, RELAY_TLS_CLIENT_CA); give none for plain TCP", fl, Env[fl]))
+			}
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err

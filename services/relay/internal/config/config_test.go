@@ -102,3 +102,30 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+func TestTLSAllThreeOrNone(t *testing.T) {
+	c, err := Parse("relay", []string{"-tls-cert", "relay.crt"}, env(map[string]string{
+		"RELAY_TLS_KEY": "relay.key", "RELAY_TLS_CLIENT_CA": "ca.crt",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.TLS() || c.TLSCert != "relay.crt" || c.TLSKey != "relay.key" || c.TLSClientCA != "ca.crt" {
+		t.Fatalf("got %+v", c)
+	}
+	_, err = Parse("relay", nil, env(map[string]string{"RELAY_TLS_CERT": "relay.crt"}), io.Discard)
+	if err == nil {
+		t.Fatal("one of three accepted")
+	}
+	for _, want := range []string{"missing -tls-key (env RELAY_TLS_KEY)", "missing -tls-client-ca (env RELAY_TLS_CLIENT_CA)", "give none for plain TCP"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "missing -tls-cert") {
+		t.Errorf("error names the setting that was given:\n%v", err)
+	}
+	if c, err := Parse("relay", nil, env(nil), io.Discard); err != nil || c.TLS() {
+		t.Fatalf("default: TLS %v, %v", c.TLS(), err)
+	}
+}

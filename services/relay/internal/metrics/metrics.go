@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sim-modem-api/sim-modem-api/services/relay/internal/tlsbridge"
 )
 
 // Reasons a connection is rejected (label "reason" of relay_connections_rejected_total).
@@ -53,6 +54,9 @@ type Metrics struct {
 	ClientDiscardedBytes prometheus.Counter
 	SerialReopens        prometheus.Counter
 	LogLinesDropped      prometheus.Counter
+	// TLSHandshakeFailures counts TLS clients refused in the handshake, by
+	// reason (tlsbridge.Reasons); zero unless the relay listens with TLS.
+	TLSHandshakeFailures *prometheus.CounterVec
 }
 
 // New creates the metrics and registers them with reg. Every label value
@@ -85,6 +89,11 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "relay_serial_reopens_total", Help: "Times the serial device was opened again after it had been lost."}),
 		LogLinesDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "relay_log_lines_dropped_total", Help: "Log lines dropped because stdout could not keep up (each loss is also reported in the log)."}),
+		TLSHandshakeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_tls_handshake_failures_total", Help: "Connections refused because their TLS handshake failed (relay with TLS only), by reason."}, []string{"reason"}),
+	}
+	for _, r := range tlsbridge.Reasons {
+		m.TLSHandshakeFailures.WithLabelValues(r)
 	}
 	for _, r := range []string{RejectInControl, RejectNoDevice, RejectShutdown} {
 		m.ConnectionsRejected.WithLabelValues(r)
@@ -95,7 +104,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.SerialDeviceUp, m.ClientInControl, m.SerialWrittenBytes, m.SerialReadBytes, m.SerialDroppedBytes,
 		m.ConnectionsAccepted, m.ConnectionsRejected, m.ClientDisconnects, m.HeartbeatsReceived, m.SentinelHoldReleases, m.ClientDiscardedBytes, m.SerialReopens,
-		m.LogLinesDropped)
+		m.LogLinesDropped, m.TLSHandshakeFailures)
 	return m
 }
 

@@ -29,9 +29,10 @@ func TestNamesAndLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 11 plain series + 3 reject reasons + 7 disconnect reasons, all present at zero.
-	if n != 21 {
-		t.Fatalf("%d series, want 21", n)
+	// 11 plain series + 3 reject reasons + 7 disconnect reasons + 7 TLS
+	// handshake failure reasons, all present at zero.
+	if n != 28 {
+		t.Fatalf("%d series, want 28", n)
 	}
 }
 

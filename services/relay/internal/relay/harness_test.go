@@ -3,6 +3,7 @@ package relay_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -54,6 +55,7 @@ type harness struct {
 	m    *metrics.Metrics
 	reg  *prometheus.Registry
 	r    *relay.Relay
+	tls  interface{ Wait() } // the TLS listener, nil for plain TCP
 
 	cancel context.CancelFunc
 	done   chan error
@@ -64,6 +66,7 @@ type option func(*relay.Config, *harnessOpts)
 type harnessOpts struct {
 	noSim bool
 	now   func() time.Time
+	tls   *tls.Config
 }
 
 func withConfig(f func(*relay.Config)) option {
@@ -72,6 +75,9 @@ func withConfig(f func(*relay.Config)) option {
 
 // withoutDevice starts the relay before the modem is plugged in.
 func withoutDevice() option { return func(_ *relay.Config, o *harnessOpts) { o.noSim = true } }
+
+// withTLS makes the relay listen with mutual TLS (Relay.WithTLS).
+func withTLS(cfg *tls.Config) option { return func(_ *relay.Config, o *harnessOpts) { o.tls = cfg } }
 
 func withClock(now func() time.Time) option {
 	return func(_ *relay.Config, o *harnessOpts) { o.now = now }
@@ -101,6 +107,10 @@ func start(t *testing.T, opts ...option) *harness {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.tls != nil {
+		bl := h.r.WithTLS(ln, o.tls)
+		h.tls, ln = bl, bl
 	}
 	h.addr = ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -132,6 +142,9 @@ func (h *harness) stop() {
 		}
 	case <-time.After(waitFor):
 		h.t.Errorf("Serve did not return after cancel")
+	}
+	if h.tls != nil {
+		h.tls.Wait()
 	}
 	h.log.Close()
 	if h.sim != nil {
