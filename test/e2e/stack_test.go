@@ -152,19 +152,21 @@ type stack struct {
 	sim, relay, apiProc    *proc
 	client                 *http.Client
 	apiEnv                 []string
-	key                    string // an admin key
+	relayEnv               []string // extra RELAY_* settings, kept across restarts
+	key                    string   // an admin key
 }
 
 type stackOpts struct {
-	apiEnv  []string // extra API_* settings
-	simArgs []string
-	noKeys  bool
+	apiEnv   []string // extra API_* settings
+	relayEnv []string // extra RELAY_* settings
+	simArgs  []string
+	noKeys   bool
 }
 
 func newStack(t *testing.T, o stackOpts) *stack {
 	t.Helper()
 	dir := t.TempDir()
-	s := &stack{t: t, dir: dir, link: filepath.Join(dir, "ttyUSB2"), ctl: freeAddr(t), relayAddr: freeAddr(t), relayM: freeAddr(t), api: freeAddr(t), apiM: freeAddr(t)}
+	s := &stack{t: t, dir: dir, link: filepath.Join(dir, "ttyUSB2"), ctl: freeAddr(t), relayAddr: freeAddr(t), relayM: freeAddr(t), api: freeAddr(t), apiM: freeAddr(t), relayEnv: o.relayEnv}
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
 	s.client = &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
@@ -190,7 +192,7 @@ func newStack(t *testing.T, o stackOpts) *stack {
 }
 
 func (s *stack) startRelay() {
-	s.relay = start(s.t, s.dir, "relay", []string{"RELAY_DEVICE=" + s.link, "RELAY_LISTEN=" + s.relayAddr, "RELAY_METRICS_LISTEN=" + s.relayM})
+	s.relay = start(s.t, s.dir, "relay", append([]string{"RELAY_DEVICE=" + s.link, "RELAY_LISTEN=" + s.relayAddr, "RELAY_METRICS_LISTEN=" + s.relayM}, s.relayEnv...))
 	s.waitHTTP("http://" + s.relayM + "/healthz")
 }
 
