@@ -86,4 +86,3 @@ func itoa(n int) string {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 }
-
