@@ -22,11 +22,12 @@ build: ## build every binary for this machine into bin/
 	@mkdir -p $(BIN)
 	@for c in $(CMDS); do echo "build $$c"; $(GO) build -trimpath -o $(BIN)/ ./$$c; done
 
-run: build ## run the whole stack against the simulator (Ctrl-C stops it)
+run: build ## run the whole stack against the simulator (Ctrl-C stops it); MODEMS=2 (up to 4) for several simulated modems
 	./scripts/run-stack
 
-smoke: build ## start the stack as `make run` does, drive it once, stop it
-	./scripts/run-stack --check
+smoke: build ## start the stack as `make run` does (one modem, then two), drive it once, stop it
+	MODEMS=1 ./scripts/run-stack --check
+	MODEMS=2 ./scripts/run-stack --check
 
 test: lint test-go fuzz cross smoke ## every check CI runs: lint, tests with -race, fuzz, cross-builds, run smoke test
 
