@@ -8,6 +8,7 @@ require (
 )
 
 require (
+	github.com/eclipse/paho.golang v0.23.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/prometheus/client_golang v1.23.2
 	github.com/sim-modem-api/sim-modem-api/simulator v0.0.0
