@@ -57,6 +57,8 @@ type Store struct {
 	closed chan struct{}
 	// changed wakes the event log's readers after every commit.
 	changed commitNotifier
+	// group shares one transaction among concurrent writes (write).
+	group groupCommit
 }
 
 // Open opens (creating if needed) the store file at path, migrates its
@@ -157,14 +159,8 @@ func (s *Store) Close() error {
 // nowMs is the clock in Unix milliseconds.
 func (s *Store) nowMs() int64 { return s.now().UnixMilli() }
 
-// write runs f in one write transaction on the writer connection and
-// commits it: when write returns nil, the change is durable.
-func (s *Store) write(ctx context.Context, what string, f func(tx *sql.Tx) error) error {
-	return s.commit(ctx, what, s.w.BeginTx, f)
-}
-
 // commit runs f in a transaction that begin starts, commits it and tells
-// the change watchers: write and writeProgress on their connection.
+// the change watchers: writeProgress on its connection.
 func (s *Store) commit(ctx context.Context, what string, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), f func(tx *sql.Tx) error) error {
 	tx, err := begin(ctx, nil)
 	if err != nil {

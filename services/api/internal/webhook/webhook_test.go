@@ -365,7 +365,9 @@ func TestRestartResumesFromTheStore(t *testing.T) {
 	waitFor(t, "all three", 5*time.Second, func() bool { return rcv.ackedCount() == 3 })
 	rcv.mu.Lock()
 	defer rcv.mu.Unlock()
-	if rcv.tries[rcv.acked[0]] != before+1 || rcv.seqs[0] != 1 || rcv.seqs[2] != 3 {
+	// The attempt in flight when the first manager stopped was counted
+	// before it was sent, and may not have reached the receiver.
+	if n := rcv.tries[rcv.acked[0]]; n < before || n > before+1 || rcv.seqs[0] != 1 || rcv.seqs[2] != 3 {
 		t.Fatalf("tries %v (before the restart %d), seqs %v", rcv.tries, before, rcv.seqs)
 	}
 }
