@@ -47,6 +47,18 @@ var fleetSIMs = []struct{ imsi, iccid, imei, oper string }{
 	{"228011234567894", "8941011234567890124", "861234567890134", "Swisscom:22801"},
 }
 
+// fleetSIM is the i-th stick: one of fleetSIMs, or a made-up one.
+func fleetSIM(i int) struct{ imsi, iccid, imei, oper string } {
+	if i < len(fleetSIMs) {
+		return fleetSIMs[i]
+	}
+	s := fleetSIMs[i%len(fleetSIMs)]
+	s.imsi = fmt.Sprintf("2320199%08d", i)
+	s.iccid = fmt.Sprintf("894301999%010d", i)
+	s.imei = fmt.Sprintf("8612345%08d", i)
+	return s
+}
+
 func newFleet(t *testing.T, o fleetOpts) *fleet {
 	t.Helper()
 	dir := t.TempDir()
@@ -57,7 +69,7 @@ func newFleet(t *testing.T, o fleetOpts) *fleet {
 	f := &fleet{stack: s}
 	var entries []string
 	for i, id := range o.ids {
-		sim := fleetSIMs[i]
+		sim := fleetSIM(i)
 		m := &simModem{id: id, ctl: freeAddr(t), relayAddr: freeAddr(t), relayM: freeAddr(t), imsi: sim.imsi, imei: sim.imei, oper: sim.oper}
 		link := filepath.Join(dir, "ttyUSB-"+id)
 		m.sim = startAs(t, dir, "simulator", "simulator-"+id, nil, "--link", link, "--control", m.ctl, "--log-level", "warn",
