@@ -1,8 +1,9 @@
 # The api image: one static binary and its data directory. Built by
 # `make images` from prebuilt binaries (no registry, no RUN step).
 FROM scratch
-# The binary carries the time zone database (built with -tags timetzdata), so
-# TZ works without /usr/share/zoneinfo.
+# No time zone database (without -tags timetzdata: the 20 MB budget of
+# scripts/images): TZ reads /usr/share/zoneinfo, which compose.yaml mounts
+# from the host; without it the api logs in UTC.
 COPY api /api
 # The data directory, owned by the nonroot user; an empty named volume
 # mounted here starts as a copy of it (and so with this owner).

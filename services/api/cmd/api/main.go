@@ -154,6 +154,14 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
+	// The MQTT bridge (API_MQTT_URL; mqtt.go), before the modems run so
+	// that it publishes every event from their start on.
+	if bridge, err := newMQTTBridge(ctx, cfg, st, modems.Units(), sub, m, log); err != nil {
+		fmt.Fprintln(stderr, "api:", err)
+		return 1
+	} else if bridge != nil {
+		bg(bridge.Run)
+	}
 	bg(modems.Run)
 	bg(func(ctx context.Context) { retain(ctx, st, cfg.Retention, log) })
 	bg(hooks.Run)
