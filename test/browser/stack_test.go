@@ -92,13 +92,20 @@ type proc struct {
 
 func start(t *testing.T, dir, name string, env []string, args ...string) *proc {
 	t.Helper()
+	return startAs(t, dir, name, name, env, args...)
+}
+
+// startAs starts the binary bin under another name (its log's), for a
+// second process of the same binary.
+func startAs(t *testing.T, dir, bin, name string, env []string, args ...string) *proc {
+	t.Helper()
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &proc{name: name, log: logPath, done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
+	p.cmd = exec.Command(filepath.Join(binDir, bin), args...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = f, f
 	if err := p.cmd.Start(); err != nil {

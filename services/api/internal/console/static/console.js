@@ -39,7 +39,9 @@ class APIError extends Error {
   }
 }
 
-const state = { key: null, role: null, page: "status", stream: null, timers: [] };
+// modems: GET /v1/modems (empty until read, or from an api without it);
+// modem: the selected modem's id (null: the default one).
+const state = { key: null, role: null, page: "status", stream: null, timers: [], modems: [], modem: null, poll: null };
 
 async function api(method, path, body, headers) {
   const h = Object.assign({ Authorization: "Bearer " + state.key }, headers || {});
@@ -195,14 +197,19 @@ async function signIn(key) {
   document.querySelectorAll(".admin-only").forEach((n) => { n.hidden = who.role !== "admin"; });
   $("nav").hidden = false;
   $("session").hidden = false;
+  let down = false;
   state.stream = new EventStream(onEvent, (on) => {
     $("live").textContent = on ? "live" : "reconnecting…";
     $("live").classList.toggle("on", on);
+    // Back after a break (perhaps a restarted api): the modems anew.
+    if (on && down) loadModems();
+    down = !on;
   });
   // Load the pages once the stream is open: no event between the two is lost.
   const ready = state.stream.start();
   await Promise.race([ready, new Promise((r) => setTimeout(r, 3000))]);
-  refreshStatus();
+  if (!(await loadModems())) refreshStatus();
+  state.poll = setInterval(pollSelected, selectedEvery);
   loadInbox();
   loadOutbox();
   show(location.hash.slice(1) || "status");
@@ -215,6 +222,14 @@ function signOut(msg) {
   if (state.stream) state.stream.stop();
   state.stream = null;
   state.timers.forEach((c) => c());
+  clearInterval(state.poll);
+  state.poll = null;
+  state.modems = [];
+  state.modem = null;
+  pickerDrawn = "";
+  statuses.clear();
+  signals.clear();
+  renderModems();
   $("nav").hidden = true;
   $("session").hidden = true;
   $("signin-error").textContent = msg || "";
@@ -236,11 +251,11 @@ $("signout").addEventListener("click", () => signOut(""));
 
 // ---- pages
 
-const pages = ["signin", "status", "inbox", "outbox", "send", "ussd", "at"];
+const pages = ["signin", "status", "inbox", "outbox", "send", "ussd", "pin", "at"];
 
 function show(page) {
   if (!state.key) page = "signin";
-  if (!pages.includes(page) || (page === "at" && state.role !== "admin")) page = "status";
+  if (!pages.includes(page) || ((page === "at" || page === "pin") && state.role !== "admin")) page = "status";
   state.page = page;
   for (const p of pages) $("page-" + p).hidden = p !== page;
   document.querySelectorAll("nav button").forEach((b) => {
@@ -249,6 +264,7 @@ function show(page) {
   });
   if (page !== "signin" && location.hash !== "#" + page) history.replaceState(null, "", "#" + page);
   if (page === "inbox") renderThread();
+  if (page === "status") refreshSelected();
 }
 
 document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.page)));
@@ -259,13 +275,155 @@ window.addEventListener("hashchange", () => show(location.hash.slice(1)));
 function onEvent(type, ev) {
   if (type === "sms.received") loadInboxSoon();
   else if (type.startsWith("message.")) outboxEvent(ev.data && ev.data.message && ev.data.message.id);
-  else if (type === "modem.status") { if (ev.data) renderStatus(ev.data); }
-  // the stored modem.* events are followed by a fresh modem.status
+  else if (type === "modem.status") { if (ev.data) gotStatus(null, ev.data); }
+  else if (type.startsWith("modem.")) modemEvent(ev.data && ev.data.modem && ev.data.modem.id);
+  // the default modem's stored modem.* events are followed by a fresh
+  // modem.status; another modem's status is read when one names it
+}
+
+// ---- modems
+
+// With several modems the status page has a picker; the selected modem is
+// the one the status, USSD, PIN and AT pages show and act on. The default
+// modem's status follows the stream's live modem.status; another modem's
+// is read when it is selected, when a modem.* event names it, and every
+// selectedEvery while its status is on screen.
+const selectedEvery = 10000;
+const statuses = new Map(); // slot → the last status read
+const signals = new Map(); // slot → [{t, dbm}] since the page opened
+
+const many = () => state.modems.length > 1;
+const defaultId = () => (state.modems.find((m) => m.default) || {}).id || null;
+// slot is where a modem's status is kept: "" for the default modem (its
+// id may not be known yet when the live status arrives), else its id.
+const slot = (id) => (!id || id === defaultId() ? "" : id);
+const selectedId = () => state.modem || defaultId();
+
+// modemPath is the path of an operation (status, ussd, sim/pin, at) on the
+// selected modem: under /v1/modems/{id}/ once the modems are known.
+function modemPath(op) {
+  const id = selectedId();
+  if (id) return "/v1/modems/" + encodeURIComponent(id) + "/" + op;
+  return op === "status" ? "/v1/modem/status" : "/v1/" + op;
+}
+
+// loadModems reads GET /v1/modems; false if it could not.
+async function loadModems() {
+  let r;
+  try {
+    r = await api("GET", "/v1/modems");
+  } catch {
+    return false;
+  }
+  state.modems = r.modems || [];
+  if (!state.modems.some((m) => m.id === state.modem)) state.modem = null;
+  for (const m of state.modems) if (m.status) gotStatus(m.id, m.status);
+  renderModems();
+  showSelected();
+  return true;
+}
+const loadModemsSoon = later(loadModems, 300);
+
+function modemEvent(id) {
+  if (!many()) return;
+  loadModemsSoon(); // readiness and eligibility changed: the list reads every status too
+}
+
+// gotStatus keeps a modem's status (id null: the default's live one) and
+// shows it if that modem is selected. An older snapshot than the one kept
+// (a listing that crossed a live event) is dropped.
+function gotStatus(id, s) {
+  const k = slot(id);
+  const prev = statuses.get(k);
+  if (prev && prev.updatedAt && s.updatedAt && Date.parse(s.updatedAt) < Date.parse(prev.updatedAt)) return;
+  statuses.set(k, s);
+  sample(k, s);
+  if (k === slot(state.modem)) renderStatus(s);
+  if (many()) renderModems();
+}
+
+// refreshSelected reads the selected modem's status, unless it is the
+// default one (live) or its status is not on screen.
+async function refreshSelected() {
+  const id = state.modem;
+  if (!state.key || state.page !== "status" || slot(id) === "") return;
+  let s;
+  try {
+    s = await api("GET", modemPath("status"));
+  } catch (e) {
+    if (id === state.modem) setBanner("Status of " + id + " unavailable: " + e.message, false);
+    return;
+  }
+  gotStatus(id, s);
+}
+
+function pollSelected() {
+  if (document.visibilityState === "visible") refreshSelected();
+}
+document.addEventListener("visibilitychange", pollSelected);
+
+function selectModem(id) {
+  state.modem = id === defaultId() ? null : id;
+  showSelected();
+  refreshSelected();
+}
+
+// showSelected shows the selected modem's status and names it on the
+// pages that act on it.
+function showSelected() {
+  const id = selectedId();
+  $("status-of").textContent = many() ? ": " + id : "";
+  document.querySelectorAll(".target").forEach((p) => { p.hidden = !many(); });
+  document.querySelectorAll(".target-id").forEach((n) => { n.textContent = id || ""; });
+  const s = statuses.get(slot(state.modem));
+  if (s) renderStatus(s);
+  else if (many()) { setBanner("Reading the status of " + id + "…", false); drawChart(); }
+  document.querySelectorAll("#modem-list input").forEach((r) => { r.checked = r.value === id; });
+}
+
+// renderModems draws the picker (and the send form's modem choice) when
+// there are several modems; only when what it shows changed, so that the
+// live status does not redraw it at every poll (and the focus stays).
+let pickerDrawn = "";
+function renderModems() {
+  const multi = many();
+  $("modem-picker").hidden = !multi;
+  $("send-modem-field").hidden = !multi;
+  const rows = (multi ? state.modems : []).map((m) => {
+    const s = (slot(m.id) === "" && statuses.get("")) || m.status || {};
+    return {
+      id: m.id, def: !!m.default, eligible: !!m.eligible, operator: (s.status || {}).operator || "",
+      what: m.eligible ? "sending" : !s.reachable ? "not reachable" : m.ready ? "ready, not sending" : "not ready",
+      why: m.eligible ? "" : m.notEligible || (s.notReady || []).join("; ") || s.reason || "",
+    };
+  });
+  const key = JSON.stringify(rows);
+  if (key === pickerDrawn) return;
+  pickerDrawn = key;
+  const list = $("modem-list");
+  const focused = list.contains(document.activeElement) ? document.activeElement.value : null;
+  const id = selectedId();
+  list.replaceChildren();
+  const sel = $("send-modem");
+  const chosen = sel.value;
+  sel.replaceChildren(el("option", { value: "" }, "any (routing)"));
+  for (const r of rows) {
+    const radio = el("input", { type: "radio", name: "modem", value: r.id, checked: r.id === id, onchange: () => selectModem(r.id) });
+    list.append(el("label", { class: "modem-opt", "data-id": r.id, "data-eligible": String(r.eligible) },
+      radio,
+      el("span", { class: "modem-id" }, r.id),
+      r.def ? el("span", { class: "chip" }, "default") : null,
+      el("span", { class: "chip " + (r.eligible ? "state-sent" : "state-failed") }, r.what),
+      r.operator ? el("span", { class: "muted small" }, r.operator) : null,
+      r.why ? el("span", { class: "muted small why" }, r.why) : null));
+    if (r.id === focused) radio.focus();
+    sel.append(el("option", { value: r.id }, r.id + (r.eligible ? "" : " (not sending now)")));
+  }
+  sel.value = rows.some((r) => r.id === chosen) ? chosen : "";
 }
 
 // ---- status
 
-const signal = []; // {t, dbm} since the page opened
 const maxSamples = 180;
 
 async function refreshStatus() {
@@ -276,7 +434,7 @@ async function refreshStatus() {
     setBanner("Status unavailable: " + e.message, false);
     return;
   }
-  renderStatus(s);
+  gotStatus(null, s);
 }
 
 function setBanner(text, ok) {
@@ -304,13 +462,6 @@ function renderStatus(s) {
   const known = typeof sig.rssiDbm === "number" && s.reachable;
   $("sig-bars").textContent = known ? "▮".repeat(sig.bars || 0) + "▯".repeat(4 - (sig.bars || 0)) : "";
   $("sig-dbm").textContent = known ? sig.rssiDbm + " dBm" : "unknown";
-  if (known) {
-    const t = s.updatedAt ? Date.parse(s.updatedAt) : Date.now();
-    if (!signal.length || signal[signal.length - 1].t !== t) {
-      signal.push({ t, dbm: sig.rssiDbm });
-      if (signal.length > maxSamples) signal.shift();
-    }
-  }
   drawChart();
   dl("st-network", [
     ["Registration", st.registration],
@@ -350,8 +501,23 @@ function svg(tag, attrs, text) {
   return e;
 }
 
-// drawChart draws the signal samples: -113 dBm (CSQ 0) to -51 dBm (CSQ 31).
+// sample keeps the signal of a status in its modem's history.
+function sample(k, s) {
+  const sig = (s.status || {}).signal || {};
+  if (typeof sig.rssiDbm !== "number" || !s.reachable) return;
+  if (!signals.has(k)) signals.set(k, []);
+  const signal = signals.get(k);
+  const t = s.updatedAt ? Date.parse(s.updatedAt) : Date.now();
+  if (!signal.length || signal[signal.length - 1].t < t) {
+    signal.push({ t, dbm: sig.rssiDbm });
+    if (signal.length > maxSamples) signal.shift();
+  }
+}
+
+// drawChart draws the selected modem's signal samples: -113 dBm (CSQ 0)
+// to -51 dBm (CSQ 31).
 function drawChart() {
+  const signal = signals.get(slot(state.modem)) || [];
   const c = $("sig-chart");
   const W = 300, H = 90, L = 28, lo = -113, hi = -51;
   const y = (dbm) => (H - 4) - ((Math.max(lo, Math.min(hi, dbm)) - lo) / (hi - lo)) * (H - 8);
@@ -443,6 +609,7 @@ function renderThread() {
       el("time", { datetime: m.receivedAt }, fmtTime(m.scTime || m.receivedAt)),
       m.partCount > 1 ? el("span", { class: "chip" }, m.partCount + " parts") : null,
       m.class0 ? el("span", { class: "chip" }, "flash") : null,
+      many() && m.modem ? el("span", { class: "chip modem", title: "received by modem " + m.modem }, "modem " + m.modem) : null,
       !m.read ? el("span", { class: "chip state-sending" }, "unread") : null,
       m.incomplete ? el("span", { class: "chip state-incomplete" }, "incomplete: part" + ((m.missingParts || []).length > 1 ? "s " : " ") + (m.missingParts || []).join(", ") + " missing") : null,
       m.state === "undecodable" ? el("span", { class: "chip state-undecodable" }, "undecodable") : null,
@@ -516,9 +683,10 @@ function renderOutbox() {
     const parts = el("p", { class: "meta" }, ...(m.parts || []).map((p) =>
       el("span", { class: "chip state-" + p.state, title: p.error || (p.status !== undefined ? "TP-ST " + p.status : "") },
         "part " + p.seq + ": " + p.state + (p.reference !== undefined ? " (MR " + p.reference + ")" : ""))));
-    list.append(el("li", { "data-id": m.id, "data-state": m.state },
+    list.append(el("li", { "data-id": m.id, "data-state": m.state, "data-modem": m.modem || null },
       el("div", { class: "head" },
-        el("strong", null, m.to),
+        el("span", null, el("strong", null, m.to),
+          many() ? el("span", { class: "chip modem", title: sentBy(m) }, m.modem ? "modem " + m.modem : "any modem") : null),
         el("span", { class: "state state-" + m.state }, m.state)),
       el("p", { class: "text" }, m.text || m.dataHex || ""),
       m.reason ? el("p", { class: "error small" }, m.reason) : null,
@@ -528,6 +696,12 @@ function renderOutbox() {
         m.statusReport ? " · delivery reports" : "",
         m.state === "queued" ? el("button", { type: "button", class: "secondary", onclick: () => cancel(m.id) }, "Cancel") : null)));
   }
+}
+
+// sentBy says which modem sends a message and which modems it may go to.
+function sentBy(m) {
+  const route = (m.route || []).length ? "route: " + m.route.join(", ") : "any modem may send it";
+  return (m.modem ? "modem " + m.modem + "; " : "") + route;
 }
 
 async function cancel(id) {
@@ -570,6 +744,7 @@ async function preview() {
 const previewSoon = later(preview, 120);
 $("send-text").addEventListener("input", () => { sendKey = newKey(); previewSoon(); });
 $("send-to").addEventListener("input", () => { sendKey = newKey(); });
+$("send-modem").addEventListener("change", () => { sendKey = newKey(); });
 
 $("send").addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -581,10 +756,12 @@ $("send").addEventListener("submit", async (e) => {
   try {
     // The idempotency key makes a repeated click or a retry after a lost
     // answer the same message: it is sent once.
-    const m = await api("POST", "/v1/messages", {
+    const body = {
       to: $("send-to").value, text: $("send-text").value,
       statusReport: $("send-report").checked, flash: $("send-flash").checked,
-    }, { "Idempotency-Key": sendKey });
+    };
+    if (many() && $("send-modem").value) body.modem = $("send-modem").value; // pinned to it
+    const m = await api("POST", "/v1/messages", body, { "Idempotency-Key": sendKey });
     out.textContent = "Accepted (" + m.partCount + " part" + (m.partCount === 1 ? "" : "s") + "): " + m.id;
     $("send-text").value = "";
     sendKey = newKey();
@@ -600,17 +777,36 @@ $("send").addEventListener("submit", async (e) => {
   }
 });
 
-// ---- USSD and AT
+// ---- USSD, PIN and AT, on the selected modem
 
 $("ussd").addEventListener("submit", async (e) => {
   e.preventDefault();
   const out = $("ussd-result");
   out.textContent = "Waiting for the network…";
   try {
-    const r = await api("POST", "/v1/ussd", { code: $("ussd-code").value.trim() });
+    const r = await api("POST", modemPath("ussd"), { code: $("ussd-code").value.trim() });
     out.textContent = (r.text || "") + "\n\n(" + r.statusText + ")";
   } catch (err) {
     out.textContent = "Error: " + err.message;
+  }
+});
+
+$("pin").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const out = $("pin-result");
+  const body = { pin: $("pin-pin").value.trim() };
+  if ($("pin-puk").value.trim()) body.puk = $("pin-puk").value.trim();
+  out.className = "";
+  out.textContent = "…";
+  try {
+    const r = await api("POST", modemPath("sim/pin"), body);
+    out.textContent = "SIM: " + r.sim;
+    $("pin-pin").value = "";
+    $("pin-puk").value = "";
+  } catch (err) {
+    out.className = "error";
+    const f = (err.body.fields || []).map((x) => x.field + ": " + x.message).join("; ");
+    out.textContent = "Refused: " + (f || err.message);
   }
 });
 
@@ -620,7 +816,7 @@ $("at").addEventListener("submit", async (e) => {
   out.textContent = "…";
   let r;
   try {
-    r = await api("POST", "/v1/at", { command: $("at-command").value.trim() });
+    r = await api("POST", modemPath("at"), { command: $("at-command").value.trim() });
   } catch (err) {
     if (!err.body.transcript) { out.textContent = "Error: " + err.message; return; }
     r = err.body;
