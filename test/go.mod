@@ -5,6 +5,7 @@ go 1.25.0
 require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
+	github.com/eclipse/paho.golang v0.23.0
 	github.com/sim-modem-api/sim-modem-api/modem v0.0.0
 	github.com/sim-modem-api/sim-modem-api/simulator v0.0.0
 	go.bug.st/serial v1.8.0
