@@ -153,15 +153,6 @@ func messageStoreErr(err error) *Error {
 	return &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: "message store: " + err.Error()}
 }
 
-// validClientKey: 1 to 64 printable ASCII characters without spaces (the
-// store's rule for client keys).
-func validClientKey(k string) bool {
-	if k == "" || len(k) > 64 {
-		return false
-	}
-	return strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r > '~' }) < 0
-}
-
 // parseValidity validates a relative validity period.
 func parseValidity(field, v string) (time.Duration, *FieldMessage) {
 	if v == "" {
@@ -227,29 +218,6 @@ func (s *server) recipient(field, to string) (string, *FieldMessage) {
 		return "", &FieldMessage{field, strings.TrimPrefix(err.Error(), phone.ErrInvalid.Error()+": ")}
 	}
 	return num.Number, nil
-}
-
-// prepare validates the recipient and encodes the text (or data) into PDUs.
-func (s *server) prepare(toField, to, textField string, text *string, data []byte, validity time.Duration, sr, flash bool) (*modemops.PreparedSMS, string, error) {
-	if data == nil {
-		return s.prepareSMS(toField, to, textField, text, validity, nil, sr, flash)
-	}
-	num, fe := s.recipient(toField, to)
-	if fe != nil {
-		return nil, "", invalid(*fe)
-	}
-	p, err := s.Ops.Prepare(modemops.SMS{To: num, Data: data, Validity: validity, StatusReport: sr, Flash: flash})
-	if err != nil {
-		var fe *modemops.FieldError
-		if errors.As(err, &fe) {
-			if fe.Limit > 0 {
-				return nil, "", overLimit(fe.Field, fe.Message, fe.Limit)
-			}
-			return nil, "", invalid(FieldMessage{fe.Field, fe.Message})
-		}
-		return nil, "", err
-	}
-	return p, num, nil
 }
 
 func (s *server) getMessage(c *fiber.Ctx) error {
