@@ -34,6 +34,7 @@ func TestREADMEListsEveryMetric(t *testing.T) {
 	m := New()
 	m.WatchStore(openTestStore(t))
 	watchedWebhook(t, m)
+	m.WatchMQTT()
 	mm := m.Modem("modem", reachable)
 	mm.ObserveAT(at.Observation{Command: "+CSQ", Result: at.ResultOK, Duration: time.Millisecond})
 	mm.Part("sent", "")
