@@ -104,7 +104,11 @@ func open(ctx context.Context, path string, opts Options, target int) (*Store, e
 	// it returns, so an acknowledged row survives power loss. _txlock=
 	// immediate: a write transaction takes the write lock at BEGIN, so it
 	// never fails half-way with SQLITE_BUSY on lock upgrade.
-	w, err := sql.Open("sqlite", path+"?_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate&_busy_timeout="+busy)
+	// temp_store(2): SQLite's temporary files (the statement journal of a
+	// savepoint, which the group commit uses for every write; sorts) stay
+	// in memory: the api's FROM scratch image has no /tmp (nor /var/tmp),
+	// where SQLite would fail with "disk I/O error".
+	w, err := sql.Open("sqlite", path+"?_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate&_pragma=temp_store(2)&_busy_timeout="+busy)
 	if err != nil {
 		return nil, fmt.Errorf("store: opening %s: %w", path, err)
 	}
@@ -126,7 +130,7 @@ func open(ctx context.Context, path string, opts Options, target int) (*Store, e
 	// anyway; four private 2 MiB caches cost the Pi 6 MiB of resident
 	// memory for no measured speed (list queries on 100,000 messages: p50
 	// 4.6 ms either way; the api's RSS under list load 43 → 37 MB).
-	r, err := sql.Open("sqlite", path+"?_query_only=1&_foreign_keys=1&_pragma=cache_size(-512)&_busy_timeout="+busy)
+	r, err := sql.Open("sqlite", path+"?_query_only=1&_foreign_keys=1&_pragma=cache_size(-512)&_pragma=temp_store(2)&_busy_timeout="+busy)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: opening readers on %s: %w", path, err)
