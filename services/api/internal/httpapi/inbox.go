@@ -320,6 +320,7 @@ type ReportJSON struct {
 	Part      int    `json:"part,omitempty"`      // its part number
 	Reference int    `json:"reference"`           // TP-MR; -1 if undecodable
 	Recipient string `json:"recipient"`
+	Modem     string `json:"modem,omitempty"` // the configured id of the modem that received it
 	// Status is TP-ST (-1 if undecodable); Outcome delivered (0x00–0x1F),
 	// pending (0x20–0x3F: the SMSC still tries), failed (0x40 and above)
 	// or invalid.
@@ -356,7 +357,7 @@ func (s *server) listReports(c *fiber.Ctx) error {
 	}
 	out := make([]ReportJSON, 0, len(reps))
 	for _, r := range reps {
-		j := ReportJSON{ID: r.ID, Matched: r.Matched, MessageID: r.MessageID, Part: r.Seq, Reference: r.MR, Recipient: r.Recipient,
+		j := ReportJSON{ID: r.ID, Matched: r.Matched, MessageID: r.MessageID, Part: r.Seq, Reference: r.MR, Recipient: r.Recipient, Modem: r.Modem,
 			Status: r.Status, StatusText: r.StatusText, Outcome: string(r.Outcome), ReceivedAt: r.ReceivedAt, Error: r.Error}
 		if !r.SCTime.IsZero() {
 			t := r.SCTime

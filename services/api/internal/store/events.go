@@ -130,6 +130,7 @@ type EventModem struct {
 // EventReport is a status report in a report.unmatched event.
 type EventReport struct {
 	ID            int64     `json:"id"`
+	Modem         string    `json:"modem,omitempty"` // the configured id of the modem entry that received it
 	MR            int       `json:"mr"`
 	Recipient     string    `json:"recipient"`
 	Status        int       `json:"status"`
@@ -215,7 +216,7 @@ func appendReportEvent(ctx context.Context, tx *sql.Tx, id int64, at int64) erro
 	if err != nil {
 		return fmt.Errorf("the report's event: %w", err)
 	}
-	er := EventReport{ID: r.ID, MR: r.MR, Recipient: r.Recipient, Status: r.Status, StatusText: r.StatusText, Outcome: r.Outcome,
+	er := EventReport{ID: r.ID, Modem: r.Modem, MR: r.MR, Recipient: r.Recipient, Status: r.Status, StatusText: r.StatusText, Outcome: r.Outcome,
 		Error: r.Error, ReceivedAt: r.ReceivedAt, SCTime: r.SCTime, DischargeTime: r.DischargeTime}
 	_, err = appendEvent(ctx, tx, EventReportUnmatched, map[string]any{"report": er}, at)
 	return err

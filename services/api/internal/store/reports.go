@@ -49,7 +49,8 @@ func outcomeOf(st int) Outcome {
 type Report struct {
 	ID            int64
 	ModemID       int64
-	MR            int // TP-MR, -1 if undecodable
+	Modem         string // the configured id of the modem entry that received it
+	MR            int    // TP-MR, -1 if undecodable
 	Recipient     string
 	Status        int // TP-ST, -1 if undecodable
 	StatusText    string
@@ -237,13 +238,13 @@ func digitsOf(s string) string {
 }
 
 const reportColumns = `r.id, r.modem_id, r.mr, r.recipient, r.status, r.sc_time, r.discharge_time, r.error, r.received_at, r.matched,
-	coalesce(m.uid, ''), coalesce(r.seq, 0)`
+	coalesce(m.uid, ''), coalesce(r.seq, 0), coalesce((SELECT name FROM modems WHERE modems.id = r.modem_id), '')`
 
 func scanReport(sc scanner) (*Report, error) {
 	var r Report
 	var scTime, discharge, received int64
 	if err := sc.Scan(&r.ID, &r.ModemID, &r.MR, &r.Recipient, &r.Status, &scTime, &discharge, &r.Error, &received, &r.Matched,
-		&r.MessageID, &r.Seq); err != nil {
+		&r.MessageID, &r.Seq, &r.Modem); err != nil {
 		return nil, err
 	}
 	r.SCTime, r.DischargeTime, r.ReceivedAt = msTime(scTime), msTime(discharge), msTime(received)
