@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/modem/relayconn"
 	"github.com/sim-modem-api/sim-modem-api/modem/pdu"
 )
 
@@ -171,7 +172,9 @@ func SentParts(parts []Part) []Part {
 	return out
 }
 
-// FailureReason classifies an error for metrics.
+// FailureReason classifies an error for metrics and retries: a modem
+// error code, a timeout, no prompt, a bare ERROR, "unavailable" (the
+// session closed, or there is none: relayconn.ErrUnavailable), or other.
 func FailureReason(err error) string {
 	var cms *at.CMSError
 	var cme *at.CMEError
@@ -186,7 +189,7 @@ func FailureReason(err error) string {
 		return "no_prompt"
 	case errors.Is(err, at.ErrError):
 		return "error"
-	case errors.Is(err, at.ErrClosed), errors.Is(err, context.Canceled):
+	case errors.Is(err, at.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, relayconn.ErrUnavailable):
 		return "unavailable"
 	}
 	return "other"

@@ -3,8 +3,12 @@ package modemops
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/sim-modem-api/sim-modem-api/modem/at"
+	"github.com/sim-modem-api/sim-modem-api/modem/relayconn"
 )
 
 // API_MAX_PARTS: a text over the limit is refused before the modem, with
@@ -35,5 +39,19 @@ func TestPartJSON(t *testing.T) {
 	}
 	if sent := SentParts([]Part{{1, PartSent, 7}, {2, PartFailed, -1}}); len(sent) != 1 || sent[0].Seq != 1 {
 		t.Fatalf("SentParts %+v", sent)
+	}
+}
+
+func TestFailureReason(t *testing.T) {
+	for err, want := range map[error]string{
+		&at.CMSError{Code: 331}:                          "cms_331",
+		fmt.Errorf("part 1: %w", at.ErrDeadlineExceeded): "timeout",
+		at.ErrClosed: "unavailable",
+		fmt.Errorf("job: %w: not connected yet", relayconn.ErrUnavailable): "unavailable",
+		errors.New("something else"):                                       "other",
+	} {
+		if got := FailureReason(err); got != want {
+			t.Errorf("FailureReason(%v) = %q, want %q", err, got, want)
+		}
 	}
 }
