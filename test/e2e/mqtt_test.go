@@ -205,7 +205,7 @@ func mqttEnv(b *mosquitto, extra ...string) []string {
 		"API_MQTT_NOTIFY_TO=+436601111111"}, extra...)
 }
 
-// sentTo counts the messages the simulated modem sent with text.
+// sentText counts the messages the simulated modem sent with text.
 func (s *stack) sentText(text string) int {
 	n := 0
 	for _, m := range s.sent() {
@@ -244,7 +244,7 @@ func TestMQTTHomeAssistant(t *testing.T) {
 			Firmware     string   `json:"sw_version"`
 		} `json:"device"`
 	}
-	if err := json.Unmarshal([]byte(late.payloads("homeassistant/sensor/"+mqttNode+"/signal_dbm/config")[0]), &cfg); err != nil {
+	if err := json.Unmarshal([]byte(late.payloads("homeassistant/sensor/" + mqttNode + "/signal_dbm/config")[0]), &cfg); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Device.Identifiers[0] != mqttNode || cfg.Device.Manufacturer == "" || cfg.Device.Model == "" || cfg.Device.Firmware == "" {

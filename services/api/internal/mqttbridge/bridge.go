@@ -387,7 +387,6 @@ func (b *Bridge) serve(ctx context.Context, cli *paho.Client, lost <-chan error)
 	}
 	for _, m := range b.modems { // the broker may have lost its retained messages: publish them anew
 		m.state = nil
-		m.announced = ""
 	}
 	b.markDirty(true)
 	for {

@@ -105,13 +105,6 @@ func (b *broker) stop() {
 	b.cmd = nil
 }
 
-// restart stops the broker (its retained messages and sessions are gone:
-// no persistence) and starts it again on the same port.
-func (b *broker) restart() {
-	b.stop()
-	b.start(mosquittoPath(b.t))
-}
-
 // client is a test subscriber and publisher.
 type client struct {
 	t    *testing.T
