@@ -22,13 +22,13 @@ func TestMQTTOffByDefault(t *testing.T) {
 func TestMQTTBroker(t *testing.T) {
 	c, err := Parse([]string{"-mqtt-qos", "0"}, env(map[string]string{
 		"API_MQTT_URL": "mqtt://broker", "API_MQTT_USERNAME": "api", "API_MQTT_PASSWORD": " secret ",
-		"API_MQTT_TOPIC_PREFIX": "/home/sms/", "API_MQTT_NOTIFY_TO": "+436601234567",
+		"API_MQTT_TOPIC_PREFIX": "/sms/gw/", "API_MQTT_NOTIFY_TO": "+436601234567",
 	}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := c.MQTT
-	if m.Addr != "broker:1883" || m.TLS != nil || m.QoS != 0 || m.TopicPrefix != "home/sms" || m.ClientID != "home-sms" ||
+	if m.Addr != "broker:1883" || m.TLS != nil || m.QoS != 0 || m.TopicPrefix != "sms/gw" || m.ClientID != "sms-gw" ||
 		m.Password != " secret " || m.NotifyTo != "+436601234567" {
 		t.Fatalf("%+v", m)
 	}
