@@ -16,6 +16,7 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/modem/poller"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/submit"
+	"github.com/sim-modem-api/sim-modem-api/services/api/mosquittotest"
 )
 
 // fakeModem is a modem whose snapshot the test sets.
@@ -79,7 +80,7 @@ type rig struct {
 	stop   func()
 }
 
-func startBridge(t *testing.T, b *broker, mod func(*Config)) *rig {
+func startBridge(t *testing.T, b *mosquittotest.Broker, mod func(*Config)) *rig {
 	t.Helper()
 	st, err := store.OpenDir(context.Background(), t.TempDir(), store.Options{})
 	if err != nil {
@@ -94,7 +95,7 @@ func startBridge(t *testing.T, b *broker, mod func(*Config)) *rig {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		Addr: b.addr, ClientID: "sim-modem-api", Username: b.user, Password: b.pw,
+		Addr: b.Addr, ClientID: "sim-modem-api", Username: b.User, Password: b.Password,
 		TopicPrefix: "sma", DiscoveryPrefix: "homeassistant", Discovery: true, QoS: 1, Queue: 100,
 		KeepAlive: 30 * time.Second, ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
 		NotifyTo: "+436601111111",
@@ -134,16 +135,22 @@ func startBridge(t *testing.T, b *broker, mod func(*Config)) *rig {
 
 const node = "simmodem_867035012345678"
 
+// within is how long a test client waits for what it expects.
+const within = 10 * time.Second
+
+// on lists the payloads of msgs on topic, in order.
+var on = mosquittotest.Payloads
+
 func TestDiscoveryStateAndAvailability(t *testing.T) {
-	b := startBroker(t)
+	b := mosquittotest.Start(t)
 	r := startBridge(t, b, nil)
-	watcher := b.client(t, "sma/#", "homeassistant/#")
-	watcher.wait("the discovery configs and the state", func(m []*paho.Publish) bool {
+	watcher := b.Client(t, "sma/#", "homeassistant/#")
+	watcher.Wait("the discovery configs and the state", within, func(m []*paho.Publish) bool {
 		return len(on(m, "homeassistant/notify/"+node+"/sms/config")) > 0 && len(on(m, "sma/modem/state")) > 0
 	})
 	// A client that connects later gets them all retained.
-	late := b.client(t, "sma/#", "homeassistant/#")
-	msgs := late.wait("the retained configs", func(m []*paho.Publish) bool {
+	late := b.Client(t, "sma/#", "homeassistant/#")
+	msgs := late.Wait("the retained configs", within, func(m []*paho.Publish) bool {
 		return len(on(m, "sma/status")) > 0 && len(on(m, "sma/modem/state")) > 0 &&
 			len(on(m, "homeassistant/sensor/"+node+"/signal_dbm/config")) > 0 && len(on(m, "homeassistant/event/"+node+"/sms/config")) > 0 &&
 			len(on(m, "homeassistant/binary_sensor/"+node+"/connected/config")) > 0
@@ -182,48 +189,48 @@ func TestDiscoveryStateAndAvailability(t *testing.T) {
 
 	// A change of the snapshot is a new retained state.
 	r.modem.set(func(s *poller.Snapshot) { s.Reachable, s.Reason = false, "relay session lost" })
-	watcher.wait("the state after the change", func(m []*paho.Publish) bool {
+	watcher.Wait("the state after the change", within, func(m []*paho.Publish) bool {
 		s := on(m, "sma/modem/state")
 		return strings.Contains(s[len(s)-1], `"connected":false`)
 	})
 
 	// Home Assistant restarts: its status topic says online, the configs
 	// come again.
-	before := len(on(watcher.wait("", func([]*paho.Publish) bool { return true }), "homeassistant/sensor/"+node+"/operator/config"))
-	ha := b.client(t)
-	ha.publish("homeassistant/status", "online", false)
-	watcher.wait("the configs announced again", func(m []*paho.Publish) bool {
+	before := len(watcher.Payloads("homeassistant/sensor/" + node + "/operator/config"))
+	ha := b.Client(t)
+	ha.Publish("homeassistant/status", "online", false)
+	watcher.Wait("the configs announced again", within, func(m []*paho.Publish) bool {
 		return len(on(m, "homeassistant/sensor/"+node+"/operator/config")) > before
 	})
 
 	// Another stick: the old device's entities are removed (empty
 	// retained configs), the new one announced.
 	r.modem.set(func(s *poller.Snapshot) { s.Identity.IMEI = "867035099999999" })
-	watcher.wait("the old entities removed and the new announced", func(m []*paho.Publish) bool {
+	watcher.Wait("the old entities removed and the new announced", within, func(m []*paho.Publish) bool {
 		old := on(m, "homeassistant/sensor/"+node+"/operator/config")
 		return old[len(old)-1] == "" && len(on(m, "homeassistant/sensor/simmodem_867035099999999/operator/config")) > 0
 	})
 
 	// At shutdown the availability goes offline.
 	r.stop()
-	watcher.wait("offline", func(m []*paho.Publish) bool {
+	watcher.Wait("offline", within, func(m []*paho.Publish) bool {
 		s := on(m, "sma/status")
 		return s[len(s)-1] == Offline
 	})
 }
 
 func TestEventsAndReceivedSMS(t *testing.T) {
-	b := startBroker(t)
+	b := mosquittotest.Start(t)
 	r := startBridge(t, b, nil)
-	watcher := b.client(t, "sma/#")
-	watcher.wait("the state", func(m []*paho.Publish) bool { return len(on(m, "sma/modem/state")) > 0 })
+	watcher := b.Client(t, "sma/#")
+	watcher.Wait("the state", within, func(m []*paho.Publish) bool { return len(on(m, "sma/modem/state")) > 0 })
 	long := strings.Repeat("Grüße aus Wien! ", 30) // over 255 characters
 	e, err := r.st.AppendEvent(context.Background(), store.EventSMSReceived, map[string]any{"message": store.EventMessage{
 		ID: "msg_in1", Direction: store.In, Peer: "+436601234567", State: store.StateReceived, Text: long, PartCount: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs := watcher.wait("the event and the event entity's payload", func(m []*paho.Publish) bool {
+	msgs := watcher.Wait("the event and the event entity's payload", within, func(m []*paho.Publish) bool {
 		return len(on(m, "sma/events/sms.received")) > 0 && len(on(m, "sma/modem/sms")) > 0
 	})
 	if got := on(msgs, "sma/events/sms.received")[0]; got != string(e.Body()) {
@@ -237,21 +244,21 @@ func TestEventsAndReceivedSMS(t *testing.T) {
 }
 
 func TestSendCommandOnceWithResult(t *testing.T) {
-	b := startBroker(t)
+	b := mosquittotest.Start(t)
 	r := startBridge(t, b, nil)
-	watcher := b.client(t, "sma/send/result", "sma/events/#", "sma/modem/state")
+	watcher := b.Client(t, "sma/send/result", "sma/events/#", "sma/modem/state")
 	// The state comes after the bridge subscribed.
-	watcher.wait("the state", func(m []*paho.Publish) bool { return len(on(m, "sma/modem/state")) > 0 })
-	pub := b.client(t)
+	watcher.Wait("the state", within, func(m []*paho.Publish) bool { return len(on(m, "sma/modem/state")) > 0 })
+	pub := b.Client(t)
 	cmd := `{"id":"ha-1","to":"+436601234567","text":"Alarm: the door opened"}`
-	pub.publish("sma/send", cmd, false)
-	pub.publish("sma/send", cmd, false) // a redelivery of the same command
-	pub.publish("sma/send", `{"to":"+436601234567"`, false)
-	pub.publish("sma/send", `{"id":"ha-2","to":"12","text":"x"}`, false)
-	pub.publish("sma/send", `{"id":"ha-1","to":"+436601234567","text":"another text"}`, false)
-	pub.publish("sma/modem/notify", "Water in the cellar", false)
-	pub.publish("sma/modem/notify", "+436609999999: Smoke", false)
-	msgs := watcher.wait("seven results", func(m []*paho.Publish) bool { return len(on(m, "sma/send/result")) >= 7 })
+	pub.Publish("sma/send", cmd, false)
+	pub.Publish("sma/send", cmd, false) // a redelivery of the same command
+	pub.Publish("sma/send", `{"to":"+436601234567"`, false)
+	pub.Publish("sma/send", `{"id":"ha-2","to":"12","text":"x"}`, false)
+	pub.Publish("sma/send", `{"id":"ha-1","to":"+436601234567","text":"another text"}`, false)
+	pub.Publish("sma/modem/notify", "Water in the cellar", false)
+	pub.Publish("sma/modem/notify", "+436609999999: Smoke", false)
+	msgs := watcher.Wait("seven results", within, func(m []*paho.Publish) bool { return len(on(m, "sma/send/result")) >= 7 })
 	var res []Result
 	for _, p := range on(msgs, "sma/send/result") {
 		var x Result
@@ -281,7 +288,7 @@ func TestSendCommandOnceWithResult(t *testing.T) {
 	if res[6].Status != "accepted" || res[6].Message.To != "+436609999999" {
 		t.Errorf("notify to a named number: %+v", res[6])
 	}
-	msgs = watcher.wait("three message.queued events", func(m []*paho.Publish) bool { return len(on(m, "sma/events/message.queued")) >= 3 })
+	msgs = watcher.Wait("three message.queued events", within, func(m []*paho.Publish) bool { return len(on(m, "sma/events/message.queued")) >= 3 })
 	if n := len(on(msgs, "sma/events/message.queued")); n != 3 {
 		t.Errorf("%d message.queued events, want 3 (one per accepted message)", n)
 	}
@@ -298,7 +305,7 @@ func TestSendCommandOnceWithResult(t *testing.T) {
 }
 
 func TestWrongCredentials(t *testing.T) {
-	b := startBroker(t)
+	b := mosquittotest.Start(t)
 	r := startBridge(t, b, func(c *Config) { c.Password = "wrong" })
 	deadline := time.Now().Add(10 * time.Second)
 	for r.counts.get("failed_auth") < 2 {
@@ -317,11 +324,11 @@ func TestWrongCredentials(t *testing.T) {
 }
 
 func TestBrokerRestart(t *testing.T) {
-	b := startBroker(t)
+	b := mosquittotest.Start(t)
 	r := startBridge(t, b, nil)
-	watcher := b.client(t, "sma/#")
-	watcher.wait("the state", func(m []*paho.Publish) bool { return len(on(m, "sma/modem/state")) > 0 })
-	b.stop()
+	watcher := b.Client(t, "sma/#")
+	watcher.Wait("the state", within, func(m []*paho.Publish) bool { return len(on(m, "sma/modem/state")) > 0 })
+	b.Stop()
 	// Events while the broker is away wait in the queue.
 	var want []string
 	for i := range 5 {
@@ -332,9 +339,9 @@ func TestBrokerRestart(t *testing.T) {
 		want = append(want, string(e.Body()))
 	}
 	time.Sleep(300 * time.Millisecond)
-	b.start(mosquittoPath(t))
-	watcher = b.client(t, "sma/#")
-	msgs := watcher.wait("the retained state again and the queued events", func(m []*paho.Publish) bool {
+	b.Restart()
+	watcher = b.Client(t, "sma/#")
+	msgs := watcher.Wait("the retained state again and the queued events", within, func(m []*paho.Publish) bool {
 		return len(on(m, "sma/modem/state")) > 0 && len(on(m, "sma/events/modem.registration")) >= 5 && slices.Contains(on(m, "sma/status"), Online)
 	})
 	if got := on(msgs, "sma/events/modem.registration"); !slices.Equal(got[len(got)-5:], want) {
