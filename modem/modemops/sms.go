@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
-	"github.com/sim-modem-api/sim-modem-api/modem/relayconn"
 	"github.com/sim-modem-api/sim-modem-api/modem/pdu"
+	"github.com/sim-modem-api/sim-modem-api/modem/relayconn"
 )
 
 // MaxValidity is the longest relative validity period (63 weeks).

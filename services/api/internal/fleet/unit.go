@@ -93,7 +93,7 @@ func newUnit(mc config.Modem, s Settings, st *store.Store, m *metrics.Metrics, l
 
 	disp := urc.New(log, u.Metrics.URC)
 	disp.Subscribe("+CUSD", u.Ops.HandleURC)
-	disp.Subscribe("", u.Ops.HandleURC)                                        // the continuation lines of a multi-line USSD text
+	disp.Subscribe("", u.Ops.HandleURC)                                          // the continuation lines of a multi-line USSD text
 	disp.Subscribe("+CMTI", func(x at.URC) bool { return u.Inbox.HandleURC(x) }) // an SMS was stored: sweep
 	disp.Subscribe("+CDSI", func(x at.URC) bool { return u.Inbox.HandleURC(x) }) // a status report was stored: sweep
 
