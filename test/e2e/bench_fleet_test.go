@@ -5,6 +5,8 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +28,28 @@ func (s *stack) partsSent() int {
 		}
 	}
 	return int(total)
+}
+
+// cpuSeconds is the user and system CPU time the processes used so far.
+func cpuSeconds(t *testing.T, procs []*proc) float64 {
+	total := 0.0
+	for _, p := range procs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Fields after the command name in parentheses: utime and stime
+		// are the 12th and 13th, in clock ticks (100 a second on Linux).
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		for _, i := range []int{11, 12} {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += v / 100
+		}
+	}
+	return total
 }
 
 // The figures of several modems: messages per second sent through one
@@ -52,6 +76,11 @@ func TestBenchFleet(t *testing.T) {
 		for _, n := range []int{1, 3} {
 			t.Run(fmt.Sprintf("pacing=%s/modems=%d", pacing, n), func(t *testing.T) {
 				f := newFleet(t, fleetOpts{ids: ids(n), apiEnv: []string{"API_SMS_PACING=" + pacing, "API_POLL_INTERVAL=2s"}})
+				procs := []*proc{f.apiProc}
+				for _, m := range f.modems {
+					procs = append(procs, m.sim, m.relay)
+				}
+				cpu0, api0 := cpuSeconds(t, procs), cpuSeconds(t, procs[:1])
 				began := time.Now()
 				var wg sync.WaitGroup
 				for c := range 8 {
@@ -71,11 +100,14 @@ func TestBenchFleet(t *testing.T) {
 					if time.Since(began) > 5*time.Minute {
 						t.Fatalf("only %d of %d sent after 5 minutes", f.partsSent(), count)
 					}
-					time.Sleep(20 * time.Millisecond)
+					time.Sleep(250 * time.Millisecond) // a scrape reads the store's figures: not too often
 				}
 				took := time.Since(began)
-				t.Logf("%d modems, pacing %s: %d messages accepted in %v, all sent after %v: %.1f messages/s",
-					n, pacing, count, accepted.Round(time.Millisecond), took.Round(time.Millisecond), float64(count)/took.Seconds())
+				cpu, api := cpuSeconds(t, procs)-cpu0, cpuSeconds(t, procs[:1])-api0
+				t.Logf("%d modems, pacing %s: %d messages accepted in %v, all sent after %v: %.1f messages/s; "+
+					"CPU of the api, simulators and relays %.2f s (%.2f of %d cores; the api %.2f s)",
+					n, pacing, count, accepted.Round(time.Millisecond), took.Round(time.Millisecond), float64(count)/took.Seconds(),
+					cpu, cpu/took.Seconds(), runtime.NumCPU(), api)
 			})
 		}
 	}

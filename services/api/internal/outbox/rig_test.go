@@ -28,7 +28,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // rig is a simulated device on a pipe, an engine on it, a real store and
 // the operations; workers are made per "process life" with newWorker.
 type rig struct {
-	t   *testing.T
+	t   testing.TB
 	d   *device.Device
 	e   *at.Engine
 	ops *modemops.Ops
@@ -36,7 +36,7 @@ type rig struct {
 	dir string
 }
 
-func newRig(t *testing.T, cfg device.Config) *rig {
+func newRig(t testing.TB, cfg device.Config) *rig {
 	t.Helper()
 	d, err := device.New(cfg)
 	if err != nil {
