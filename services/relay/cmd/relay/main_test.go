@@ -175,22 +175,7 @@ func TestBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	p.waitLine(t, "Successfully gave control to this client socket")
-	if _, err := c.Write([]byte("<heartbeat>AT\r")); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 3)
-	if _, err := io.ReadFull(modem, buf); err != nil || string(buf) != "AT\r" {
-		t.Fatalf("modem got %q, %v", buf, err)
-	}
-	if _, err := modem.Write([]byte("\r\nOK\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	got := make([]byte, 6)
-	if _, err := io.ReadFull(c, got); err != nil || string(got) != "\r\nOK\r\n" {
-		t.Fatalf("client got %q, %v", got, err)
-	}
+	relayAT(t, p, c, modem)
 	p.waitLine(t, `SER_R ->\r\nOK\r\n<-`)
 
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -301,5 +286,28 @@ func TestStalledStdoutDoesNotStopRelaying(t *testing.T) {
 	}
 	if !strings.HasSuffix(string(rest), "Shut down\n") {
 		t.Fatalf("log does not end with the shutdown: %q", rest[max(0, len(rest)-200):])
+	}
+}
+
+// relayAT waits until the relay gave c control, then checks that a
+// heartbeat and AT from c reach the modem as AT alone, and the modem's
+// OK reaches c.
+func relayAT(t *testing.T, p *proc, c net.Conn, modem io.ReadWriter) {
+	t.Helper()
+	p.waitLine(t, "Successfully gave control to this client socket")
+	if _, err := c.Write([]byte("<heartbeat>AT\r")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 3)
+	if _, err := io.ReadFull(modem, buf); err != nil || string(buf) != "AT\r" {
+		t.Fatalf("modem got %q, %v", buf, err)
+	}
+	if _, err := modem.Write([]byte("\r\nOK\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, 6)
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "\r\nOK\r\n" {
+		t.Fatalf("client got %q, %v", got, err)
 	}
 }

@@ -73,22 +73,7 @@ func TestTLSBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	p.waitLine(t, "Successfully gave control to this client socket")
-	if _, err := c.Write([]byte("<heartbeat>AT\r")); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 3)
-	if _, err := io.ReadFull(modem, buf); err != nil || string(buf) != "AT\r" {
-		t.Fatalf("modem got %q, %v", buf, err)
-	}
-	if _, err := modem.Write([]byte("\r\nOK\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	got := make([]byte, 6)
-	if _, err := io.ReadFull(c, got); err != nil || string(got) != "\r\nOK\r\n" {
-		t.Fatalf("client got %q, %v", got, err)
-	}
+	relayAT(t, p, c, modem)
 
 	// Without a certificate: refused at the handshake, logged, counted.
 	raw, err := net.Dial("tcp", p.relay)

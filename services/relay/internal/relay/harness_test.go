@@ -210,7 +210,7 @@ func unescape(s string) string {
 // client is a raw TCP client, like netcat.
 type client struct {
 	t    *testing.T
-	conn *net.TCPConn
+	conn net.Conn // *net.TCPConn, or a *tls.Conn (tls_test.go)
 	got  bytes.Buffer
 }
 
@@ -220,7 +220,7 @@ func (h *harness) dial() *client {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	c := &client{t: h.t, conn: conn.(*net.TCPConn)}
+	c := &client{t: h.t, conn: conn}
 	h.t.Cleanup(func() { conn.Close() })
 	return c
 }

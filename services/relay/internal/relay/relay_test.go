@@ -163,7 +163,7 @@ func TestDepartingClientsUnterminatedBytesAreDiscarded(t *testing.T) {
 		counts bool // the relay certainly read the bytes before the client left
 	}{
 		{"close", func(*relay.Config) {}, func(c *client) { c.conn.Close() }, "client_closed", true},
-		{"reset", func(*relay.Config) {}, func(c *client) { c.conn.SetLinger(0); c.conn.Close() }, "", false},
+		{"reset", func(*relay.Config) {}, func(c *client) { c.conn.(*net.TCPConn).SetLinger(0); c.conn.Close() }, "", false},
 		{"heartbeat timeout", func(c *relay.Config) { c.HeartbeatTimeout = 300 * time.Millisecond }, func(c *client) {
 			c.expectClosed(relaywire.MsgHeartbeatTimeout)
 		}, "heartbeat_timeout", true},
@@ -323,7 +323,7 @@ func TestClientThatStopsReading(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := start(t, withConfig(tc.cfg))
 			stuck := h.dialInControl()
-			if err := stuck.conn.SetReadBuffer(4096); err != nil {
+			if err := stuck.conn.(*net.TCPConn).SetReadBuffer(4096); err != nil {
 				t.Fatal(err)
 			}
 			// The modem talks a lot; the client in control never reads.
@@ -352,7 +352,7 @@ func TestClientVanishesMidCommand(t *testing.T) {
 	h := start(t)
 	c := h.dialInControl()
 	c.send("AT+CGMI\r")
-	c.conn.SetLinger(0)
+	c.conn.(*net.TCPConn).SetLinger(0)
 	c.conn.Close() // gone before the answer
 	// Whichever side notices first: the read (EOF or reset) or the write of
 	// the echo (reset).

@@ -1,7 +1,6 @@
 package relay_test
 
 import (
-	"bytes"
 	"crypto/tls"
 	"io"
 	"net"
@@ -47,10 +46,8 @@ func startTLS(t *testing.T, f *tlsFixture, opts ...option) *harness {
 
 // tlsClient is a client of the relay over mutual TLS on real TCP.
 type tlsClient struct {
-	t    *testing.T
-	conn net.Conn // *tls.Conn, or the plain TCP connection of a client that does not speak TLS
-	addr string   // the client's TCP address, as the relay logs it
-	got  bytes.Buffer
+	client        // conn: a *tls.Conn, or the plain TCP connection of a client that does not speak TLS
+	addr   string // the client's TCP address, as the relay logs it
 }
 
 // dialTLS connects with cfg; the handshake runs with the first read or
@@ -64,7 +61,7 @@ func (h *harness) dialTLS(cfg *tls.Config) *tlsClient {
 	h.t.Cleanup(func() { raw.Close() })
 	cfg = cfg.Clone()
 	cfg.ServerName = "127.0.0.1"
-	return &tlsClient{t: h.t, conn: tls.Client(raw, cfg), addr: raw.LocalAddr().String()}
+	return &tlsClient{client: client{t: h.t, conn: tls.Client(raw, cfg)}, addr: raw.LocalAddr().String()}
 }
 
 // dialTLSInControl connects with cfg and waits until the relay has given
@@ -80,44 +77,6 @@ func (h *harness) dialTLSInControl(cfg *tls.Config) *tlsClient {
 		return strings.Count(h.logText(), "Successfully gave control to this client socket") > before
 	})
 	return c
-}
-
-func (c *tlsClient) send(s string) {
-	c.t.Helper()
-	if _, err := c.conn.Write([]byte(s)); err != nil {
-		c.t.Fatalf("send %q: %v", s, err)
-	}
-}
-
-func (c *tlsClient) expect(want string) {
-	c.t.Helper()
-	deadline := time.Now().Add(waitFor)
-	buf := make([]byte, 4096)
-	for !strings.HasSuffix(c.got.String(), want) {
-		_ = c.conn.SetReadDeadline(deadline)
-		n, err := c.conn.Read(buf)
-		c.got.Write(buf[:n])
-		if err != nil {
-			c.t.Fatalf("waiting for %q: got %q, then %v", want, c.got.String(), err)
-		}
-	}
-	c.got.Reset()
-}
-
-// expectClosed reads until the end and checks that exactly want came
-// before it, closed cleanly (TLS close_notify, then FIN).
-func (c *tlsClient) expectClosed(want string) {
-	c.t.Helper()
-	_ = c.conn.SetReadDeadline(time.Now().Add(waitFor))
-	b, err := io.ReadAll(c.conn)
-	c.got.Write(b)
-	if err != nil {
-		c.t.Fatalf("waiting for close: got %q, then %v", c.got.String(), err)
-	}
-	if got := c.got.String(); got != want {
-		c.t.Fatalf("before close got %q, want %q", got, want)
-	}
-	c.got.Reset()
 }
 
 // expectRefused checks that the relay ends the connection without a byte
@@ -224,7 +183,7 @@ func TestTLSRefusedClients(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { raw.Close() })
-		return &tlsClient{t: t, conn: raw, addr: raw.LocalAddr().String()}
+		return &tlsClient{client: client{t: t, conn: raw}, addr: raw.LocalAddr().String()}
 	}
 	for round := range 2 {
 		var c *tlsClient
