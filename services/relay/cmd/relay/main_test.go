@@ -178,20 +178,7 @@ func TestBinary(t *testing.T) {
 	relayAT(t, p, c, modem)
 	p.waitLine(t, `SER_R ->\r\nOK\r\n<-`)
 
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	rest, err := io.ReadAll(c)
-	if err != nil || string(rest) != relaywire.MsgRelayShuttingDown {
-		t.Fatalf("client got %q, %v at SIGTERM", rest, err)
-	}
-	p.waitLine(t, "Shut down")
-	for range p.lines {
-	}
-	if err := <-p.done; err != nil {
-		t.Fatalf("exit after SIGTERM: %v", err)
-	}
-	p.done <- nil
+	stopWithClient(t, p, c)
 }
 
 func TestHealthcheckWithoutRelay(t *testing.T) {
@@ -310,4 +297,24 @@ func relayAT(t *testing.T, p *proc, c net.Conn, modem io.ReadWriter) {
 	if _, err := io.ReadFull(c, got); err != nil || string(got) != "\r\nOK\r\n" {
 		t.Fatalf("client got %q, %v", got, err)
 	}
+}
+
+// stopWithClient sends SIGTERM to the relay with c in control: c gets the
+// shutdown message, and the relay logs "Shut down" and exits with 0.
+func stopWithClient(t *testing.T, p *proc, c io.Reader) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(c)
+	if err != nil || string(rest) != relaywire.MsgRelayShuttingDown {
+		t.Fatalf("client got %q, %v at SIGTERM", rest, err)
+	}
+	p.waitLine(t, "Shut down")
+	for range p.lines {
+	}
+	if err := <-p.done; err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	p.done <- nil
 }

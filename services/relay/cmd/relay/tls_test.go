@@ -8,13 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/relaytls"
 	"github.com/sim-modem-api/sim-modem-api/modem/relaytls/relaytlstest"
-	"github.com/sim-modem-api/sim-modem-api/modem/relaywire"
 	"github.com/sim-modem-api/sim-modem-api/simulator/ptylink"
 )
 
@@ -102,18 +100,5 @@ func TestTLSBinary(t *testing.T) {
 		t.Fatalf("/metrics lacks the failure:\n%s", body)
 	}
 
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	rest, err := io.ReadAll(c)
-	if err != nil || string(rest) != relaywire.MsgRelayShuttingDown {
-		t.Fatalf("client got %q, %v at SIGTERM", rest, err)
-	}
-	p.waitLine(t, "Shut down")
-	for range p.lines {
-	}
-	if err := <-p.done; err != nil {
-		t.Fatalf("exit after SIGTERM: %v", err)
-	}
-	p.done <- nil
+	stopWithClient(t, p, c)
 }
