@@ -15,6 +15,9 @@ import (
 // Backup writes a consistent copy of the store to dest while the store is
 // in use (see BackupFile).
 func (s *Store) Backup(ctx context.Context, dest string) error {
+	if s.Postgres() {
+		return fmt.Errorf("store: backup: %w: the store is a PostgreSQL database; back it up with pg_dump (deploy/README.md)", ErrUnsupported)
+	}
 	return BackupFile(ctx, s.path, dest, s.opts.BusyTimeout.Milliseconds())
 }
 

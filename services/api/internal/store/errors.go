@@ -24,4 +24,7 @@ var (
 	ErrActive = errors.New("the message is still queued or being sent")
 	// ErrExists: the backup's target file already exists.
 	ErrExists = errors.New("file exists")
+	// ErrUnsupported: the operation does not exist for this database
+	// engine (a file backup of a PostgreSQL store).
+	ErrUnsupported = errors.New("not supported")
 )

@@ -261,7 +261,7 @@ func eventTypeFilter(patterns []string) (string, []any) {
 	for _, p := range patterns {
 		switch {
 		case p == "*":
-			return "1", nil
+			return "TRUE", nil
 		case strings.HasSuffix(p, ".*"):
 			conds = append(conds, "type LIKE ? ESCAPE '\\'")
 			args = append(args, strings.NewReplacer("%", "\\%", "_", "\\_").Replace(strings.TrimSuffix(p, "*"))+"%")
@@ -271,7 +271,7 @@ func eventTypeFilter(patterns []string) (string, []any) {
 		}
 	}
 	if len(conds) == 0 {
-		return "1", nil
+		return "TRUE", nil
 	}
 	return "(" + strings.Join(conds, " OR ") + ")", args
 }
@@ -317,13 +317,23 @@ func scanEvent(sc scanner) (Event, error) {
 // LastEventSeq is the sequence number of the newest event, 0 if none.
 func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
 	var seq int64
-	// sqlite_sequence keeps the highest seq ever given, even after
-	// retention deleted every event.
-	err := s.r.QueryRowContext(ctx, `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`).Scan(&seq)
+	// sqlite_sequence, and PostgreSQL's sequence of the identity column,
+	// keep the highest seq ever given, even after retention deleted every
+	// event.
+	err := s.r.QueryRowContext(ctx, `SELECT `+s.lastEventSeqSQL()).Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("store: last event: %w", err)
 	}
 	return seq, nil
+}
+
+// lastEventSeqSQL is the SQL expression of the highest seq ever given
+// (LastEventSeq).
+func (s *Store) lastEventSeqSQL() string {
+	if s.Postgres() {
+		return `coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')), 0)`
+	}
+	return `coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`
 }
 
 // EventsChanged returns a channel closed after the next commit: a reader

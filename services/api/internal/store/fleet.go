@@ -26,7 +26,21 @@ func ValidModemName(s string) bool {
 
 // routeMatch is the SQL condition that a message's route admits the modem
 // whose configured id is the next argument.
-const routeMatch = `(route = '' OR instr(route, ',' || ? || ',') > 0)`
+func (s *Store) routeMatch() string {
+	if s.Postgres() {
+		return `(route = '' OR strpos(route, ',' || ? || ',') > 0)`
+	}
+	return `(route = '' OR instr(route, ',' || ? || ',') > 0)`
+}
+
+// claimLock is what a claim's SELECT ends with: PostgreSQL locks the row
+// it claims, and skips a row another instance's claim holds.
+func (s *Store) claimLock() string {
+	if s.Postgres() {
+		return ` FOR UPDATE SKIP LOCKED`
+	}
+	return ``
+}
 
 // encodeRoute stores a route as ",a,b," ("" for any modem), so that
 // routeMatch finds a whole id.

@@ -97,6 +97,10 @@ func (s *Store) runBatch(batch []*writeReq) {
 		return
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := s.beginWrite(context.Background(), tx); err != nil {
+		failAll("%w", err)
+		return
+	}
 	applied := 0
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -120,6 +124,12 @@ func (s *Store) runBatch(batch []*writeReq) {
 		}
 		if _, err := tx.Exec("RELEASE w"); err != nil {
 			failAll("release: %w", err)
+			return
+		}
+	}
+	if applied > 0 {
+		if err := s.endWrite(context.Background(), tx); err != nil {
+			failAll("%w", err)
 			return
 		}
 	}

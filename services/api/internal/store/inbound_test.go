@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -245,10 +244,10 @@ func TestReassemblyReferenceReuse(t *testing.T) {
 }
 
 func TestReassemblyAcrossReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), FileName)
+	path := newLocation(t)
 	parts := deliverParts(t, "+436641234567", longText(3), 0x1234, true)
 	ctx := context.Background()
-	s1, err := Open(ctx, path, Options{})
+	s1, err := openLocation(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,7 +120,7 @@ func (s *Store) List(ctx context.Context, f Filter) (*Page, error) {
 	switch f.Direction {
 	case "":
 	case Out, In:
-		add("+m.direction = ?", f.Direction)
+		add(s.unindexed("m.direction")+" = ?", f.Direction)
 	default:
 		return nil, fmt.Errorf("store: list: %w direction %q", ErrInvalid, f.Direction)
 	}
@@ -131,10 +131,10 @@ func (s *Store) List(ctx context.Context, f Filter) (*Page, error) {
 		add("m.created_at >= ?", timeMs(f.Since))
 	}
 	if f.From != "" {
-		add("+m.direction = 'in' AND m.peer = ?", f.From)
+		add(s.unindexed("m.direction")+" = 'in' AND m.peer = ?", f.From)
 	}
 	if f.To != "" {
-		add("+m.direction = 'out' AND m.peer = ?", f.To)
+		add(s.unindexed("m.direction")+" = 'out' AND m.peer = ?", f.To)
 	}
 	if f.ModemID != 0 {
 		add("m.modem_id = ?", f.ModemID)
@@ -146,8 +146,9 @@ func (s *Store) List(ctx context.Context, f Filter) (*Page, error) {
 	// for a direction term and then sorting half the table by id (44 ms on
 	// 100,000 messages, BenchmarkList100k); unread rows are walked in id
 	// order through their partial index.
+	// PostgreSQL's planner needs neither hint.
 	q := `SELECT ` + messageColumns + ` FROM messages m`
-	if f.Unread {
+	if f.Unread && !s.Postgres() {
 		q += ` INDEXED BY messages_unread`
 	}
 	if len(where) > 0 {
@@ -181,6 +182,15 @@ func (s *Store) List(ctx context.Context, f Filter) (*Page, error) {
 		page.Next = encodeCursor(fp, page.Messages[limit-1].row)
 	}
 	return page, nil
+}
+
+// unindexed is the column col in a condition that SQLite must not use an
+// index for (its unary +, see List); PostgreSQL takes it as it is.
+func (s *Store) unindexed(col string) string {
+	if s.Postgres() {
+		return col
+	}
+	return "+" + col
 }
 
 func statesArgs(states []State) []any {

@@ -221,7 +221,7 @@ func (s *Store) ClaimNext(ctx context.Context, modemID int64, name string) (msg 
 			return err
 		}
 		err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE direction = 'out' AND state = 'sending' AND modem_id = ?
-			ORDER BY id LIMIT 1`, modemID).Scan(&row)
+			ORDER BY id LIMIT 1`+s.claimLock(), modemID).Scan(&row)
 		if err == nil {
 			return nil
 		}
@@ -229,12 +229,12 @@ func (s *Store) ClaimNext(ctx context.Context, modemID int64, name string) (msg 
 			return err
 		}
 		err = tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE direction = 'out' AND state = 'queued'
-			AND (modem_id IS NULL OR modem_id = ?) AND `+routeMatch+` AND send_at <= ? ORDER BY id LIMIT 1`, modemID, name, now).Scan(&row)
+			AND (modem_id IS NULL OR modem_id = ?) AND `+s.routeMatch()+` AND send_at <= ? ORDER BY id LIMIT 1`+s.claimLock(), modemID, name, now).Scan(&row)
 		if errors.Is(err, sql.ErrNoRows) {
 			row = 0
 			var next sql.NullInt64
 			if err := tx.QueryRowContext(ctx, `SELECT min(send_at) FROM messages WHERE direction = 'out' AND state = 'queued'
-				AND (modem_id IS NULL OR modem_id = ?) AND `+routeMatch, modemID, name).Scan(&next); err != nil {
+				AND (modem_id IS NULL OR modem_id = ?) AND `+s.routeMatch(), modemID, name).Scan(&next); err != nil {
 				return err
 			}
 			nextDue = msTime(next.Int64)

@@ -61,6 +61,7 @@ func TestRetentionKeepsUnfinished(t *testing.T) {
 }
 
 func TestBackupWhileWriting(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	s := openAt(t, filepath.Join(dir, FileName), nil)
 	ctx := context.Background()

@@ -52,7 +52,11 @@ func (s *Store) Stats(ctx context.Context) (*Stats, error) {
 	st.OutboxDepth = st.Messages[Out][StateQueued] + st.Messages[Out][StateSending]
 	st.Incomplete = st.Messages[In][StateIncomplete]
 	var oldest sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT min(max(created_at, send_at)) FROM messages
+	greatest := "max" // SQLite's max of several arguments is PostgreSQL's greatest
+	if s.Postgres() {
+		greatest = "greatest"
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT min(`+greatest+`(created_at, send_at)) FROM messages
 		WHERE direction = 'out' AND state = 'queued' AND send_at <= ?`, now).Scan(&oldest); err != nil {
 		return nil, fmt.Errorf("store: stats: oldest queued: %w", err)
 	}
@@ -62,7 +66,7 @@ func (s *Store) Stats(ctx context.Context) (*Stats, error) {
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM in_groups WHERE closed_at IS NULL`).Scan(&st.ReassemblyPending); err != nil {
 		return nil, fmt.Errorf("store: stats: reassembly: %w", err)
 	}
-	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(sum(matched), 0), count(*) - coalesce(sum(matched), 0) FROM reports`).
+	if err := s.r.QueryRowContext(ctx, `SELECT CAST(coalesce(sum(matched), 0) AS BIGINT), CAST(count(*) - coalesce(sum(matched), 0) AS BIGINT) FROM reports`).
 		Scan(&st.ReportsMatched, &st.ReportsUnmatched); err != nil {
 		return nil, fmt.Errorf("store: stats: reports: %w", err)
 	}

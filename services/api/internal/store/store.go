@@ -47,11 +47,16 @@ type Options struct {
 }
 
 // Store is the durable message store: one SQLite file, one writer
-// connection, a pool of readers. It is safe for concurrent use.
+// connection, a pool of readers; or a PostgreSQL database shared by
+// several api instances (OpenPostgres). It is safe for concurrent use.
 type Store struct {
-	path   string
-	w      *sql.DB // exactly one connection: every write goes through it, in order
-	r      *sql.DB // read-only pool; WAL lets it read while the writer writes
+	dialect migrations.Dialect
+	path    string  // SQLite: the file; PostgreSQL: the URL without its password
+	w       *sql.DB // SQLite: exactly one connection, every write goes through it, in order
+	r       *sql.DB // SQLite: the read-only pool (WAL lets it read while the writer writes); PostgreSQL: the one pool, as w
+	// listen stops the PostgreSQL listener (nil with SQLite), and waits
+	// for it.
+	listen func()
 	now    func() time.Time
 	opts   Options
 	closed chan struct{}
@@ -69,15 +74,23 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return open(ctx, path, opts, migrations.Latest())
 }
 
+// OpenURL opens the PostgreSQL store at databaseURL when it is set, else
+// the SQLite store in the data directory dir (API_DATABASE_URL, else
+// API_DATA_DIR).
+func OpenURL(ctx context.Context, databaseURL, dir string, opts Options) (*Store, error) {
+	if databaseURL != "" {
+		return OpenPostgres(ctx, databaseURL, opts)
+	}
+	return OpenDir(ctx, dir, opts)
+}
+
 // OpenDir opens the store file FileName in the data directory dir.
 func OpenDir(ctx context.Context, dir string, opts Options) (*Store, error) {
 	return Open(ctx, filepath.Join(dir, FileName), opts)
 }
 
-func open(ctx context.Context, path string, opts Options, target int) (*Store, error) {
-	if strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("store: path %q: '?' and '#' are not allowed in the file name", path)
-	}
+// defaults fills in the zero fields of opts.
+func (opts *Options) defaults() {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -93,6 +106,13 @@ func open(ctx context.Context, path string, opts Options, target int) (*Store, e
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = DefaultBusyTimeout
 	}
+}
+
+func open(ctx context.Context, path string, opts Options, target int) (*Store, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("store: path %q: '?' and '#' are not allowed in the file name", path)
+	}
+	opts.defaults()
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: creating the data directory: %w", err)
@@ -116,12 +136,12 @@ func open(ctx context.Context, path string, opts Options, target int) (*Store, e
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{path: path, w: w, now: opts.Now, opts: opts, closed: make(chan struct{})}
+	s := &Store{dialect: migrations.SQLite, path: path, w: w, now: opts.Now, opts: opts, closed: make(chan struct{})}
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: opening %s: %w", path, err)
 	}
-	if _, _, err := migrations.Up(ctx, w, target); err != nil {
+	if _, _, err := migrations.Up(ctx, w, migrations.SQLite, target); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
@@ -141,21 +161,32 @@ func open(ctx context.Context, path string, opts Options, target int) (*Store, e
 	return s, nil
 }
 
-// Path is the store's file.
+// Path is the store's file (SQLite), or its database's URL without the
+// password (PostgreSQL).
 func (s *Store) Path() string { return s.path }
 
-// SchemaVersion is the file's schema version.
+// Postgres reports whether the store is a PostgreSQL database.
+func (s *Store) Postgres() bool { return s.dialect == migrations.Postgres }
+
+// SchemaVersion is the database's schema version.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
-	return migrations.Version(ctx, s.r)
+	return migrations.Version(ctx, s.r, s.dialect)
 }
 
-// Close closes the connections; a checkpoint folds the WAL into the file.
+// Close closes the connections; with SQLite a checkpoint folds the WAL
+// into the file.
 func (s *Store) Close() error {
 	select {
 	case <-s.closed:
 		return nil
 	default:
 		close(s.closed)
+	}
+	if s.listen != nil {
+		s.listen()
+	}
+	if s.r == s.w {
+		return s.w.Close()
 	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
@@ -171,7 +202,13 @@ func (s *Store) commit(ctx context.Context, what string, begin func(context.Cont
 		return fmt.Errorf("store: %s: begin: %w", what, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := s.beginWrite(ctx, tx); err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
 	if err := f(tx); err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if err := s.endWrite(ctx, tx); err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	if err := tx.Commit(); err != nil {

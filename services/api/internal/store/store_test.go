@@ -15,13 +15,58 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store/migrations"
+	"github.com/sim-modem-api/sim-modem-api/services/api/pgtest"
 )
+
+// TestDatabaseEnv selects the engine the package's tests run against:
+// unset or "sqlite", a file in a temporary directory; "postgres", a
+// database of its own on a PostgreSQL server the tests start (pgtest).
+// make test runs them both ways.
+const TestDatabaseEnv = "API_TEST_DATABASE"
+
+// pg is the PostgreSQL server of a postgres run (nil otherwise).
+var pg *pgtest.Server
 
 func TestMain(m *testing.M) {
 	if os.Getenv(crashChildEnv) != "" {
 		os.Exit(crashChild())
 	}
-	goleak.VerifyTestMain(m)
+	switch e := os.Getenv(TestDatabaseEnv); e {
+	case "", "sqlite":
+	case "postgres":
+		srv, err := pgtest.StartServer()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "store tests:", err)
+			os.Exit(1)
+		}
+		pg = srv
+	default:
+		fmt.Fprintf(os.Stderr, "store tests: %s=%q: want sqlite or postgres\n", TestDatabaseEnv, e)
+		os.Exit(2)
+	}
+	code := m.Run()
+	if pg != nil {
+		if err := pg.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "store tests: stopping PostgreSQL:", err)
+			code = 1
+		}
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "store tests: leaked goroutines:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// sqliteOnly skips a test of what only the SQLite engine has (its file,
+// its pragmas, its backup) in a postgres run.
+func sqliteOnly(t testing.TB) {
+	t.Helper()
+	if pg != nil {
+		t.Skip("SQLite only: this tests the SQLite file")
+	}
 }
 
 // clock is an injected clock that tests move by hand.
@@ -44,19 +89,39 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// openTest opens a store in a fresh temporary directory with the clock.
+// openTest opens a fresh store with the clock: a file in a temporary
+// directory, or a new PostgreSQL database in a postgres run.
 func openTest(t testing.TB, c *clock) *Store {
 	t.Helper()
-	return openAt(t, filepath.Join(t.TempDir(), FileName), c)
+	return openAt(t, newLocation(t), c)
 }
 
-func openAt(t testing.TB, path string, c *clock) *Store {
+// newLocation is where a fresh store is: a file in a temporary directory,
+// or the URL of a new PostgreSQL database in a postgres run.
+func newLocation(t testing.TB) string {
+	t.Helper()
+	if pg != nil {
+		return pg.NewDatabase(t)
+	}
+	return filepath.Join(t.TempDir(), FileName)
+}
+
+// openLocation opens the store at loc (newLocation) with opts.
+func openLocation(ctx context.Context, loc string, opts Options) (*Store, error) {
+	if strings.HasPrefix(loc, "postgres://") {
+		return OpenPostgres(ctx, loc, opts)
+	}
+	return Open(ctx, loc, opts)
+}
+
+// openAt opens the store at loc (newLocation), closed at the test's end.
+func openAt(t testing.TB, loc string, c *clock) *Store {
 	t.Helper()
 	opts := Options{}
 	if c != nil {
 		opts.Now = c.Now
 	}
-	s, err := Open(context.Background(), path, opts)
+	s, err := openLocation(context.Background(), loc, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +136,7 @@ func openAt(t testing.TB, path string, c *clock) *Store {
 var testModem = ModemIdentity{IMSI: "232011234567890", ICCID: "8943011234567890123", IMEI: "861234567890123"}
 
 func TestOpenSetsDurablePragmas(t *testing.T) {
+	sqliteOnly(t)
 	s := openTest(t, nil)
 	ctx := context.Background()
 	var mode string
@@ -96,19 +162,19 @@ func TestOpenSetsDurablePragmas(t *testing.T) {
 }
 
 func TestOpenRefusesNewerSchemaNamingBothVersions(t *testing.T) {
-	path := filepath.Join(t.TempDir(), FileName)
-	s := openAt(t, path, nil)
-	if _, err := s.w.Exec(fmt.Sprintf("PRAGMA user_version = %d", migrations.Latest()+5)); err != nil {
+	loc := newLocation(t)
+	s := openAt(t, loc, nil)
+	if err := migrations.SetVersion(context.Background(), s.w, s.dialect, migrations.Latest()+5); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	_, err := Open(context.Background(), path, Options{})
+	_, err := openLocation(context.Background(), loc, Options{})
 	var tooNew *migrations.TooNewError
 	if !errors.As(err, &tooNew) {
 		t.Fatalf("err %v", err)
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, fmt.Sprint(migrations.Latest()+5)) || !strings.Contains(msg, fmt.Sprint(migrations.Latest())) || !strings.Contains(msg, path) {
+	if !strings.Contains(msg, fmt.Sprint(migrations.Latest()+5)) || !strings.Contains(msg, fmt.Sprint(migrations.Latest())) || !strings.Contains(msg, s.Path()) {
 		t.Fatalf("message %q names neither both versions nor the file", msg)
 	}
 }
@@ -144,6 +210,7 @@ func TestUpsertModem(t *testing.T) {
 }
 
 func TestMigrateVersion1FileKeepsData(t *testing.T) {
+	sqliteOnly(t) // the PostgreSQL schema had no version 1 release to upgrade from
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), FileName)
 	// A file as the first release wrote it: schema 1 and its rows.
@@ -151,7 +218,7 @@ func TestMigrateVersion1FileKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, to, err := migrations.Up(ctx, db, 1); err != nil || to != 1 {
+	if _, to, err := migrations.Up(ctx, db, migrations.SQLite, 1); err != nil || to != 1 {
 		t.Fatalf("to %d, %v", to, err)
 	}
 	for _, q := range []string{
@@ -191,6 +258,7 @@ func TestMigrateVersion1FileKeepsData(t *testing.T) {
 
 // Readers keep a small page cache (the kernel caches the file anyway).
 func TestReaderCacheSize(t *testing.T) {
+	sqliteOnly(t)
 	s, err := OpenDir(context.Background(), t.TempDir(), Options{})
 	if err != nil {
 		t.Fatal(err)

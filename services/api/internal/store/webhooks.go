@@ -137,7 +137,7 @@ func (s *Store) CreateWebhook(ctx context.Context, r WebhookRequest) (*Webhook, 
 	uid := "wh_" + newID()
 	err := s.write(ctx, "create webhook", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (uid, url, secret, types, source, cursor, created_at)
-			VALUES (?, ?, ?, ?, ?, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), ?)`,
+			VALUES (?, ?, ?, ?, ?, `+s.lastEventSeqSQL()+`, ?)`,
 			uid, r.URL, r.Secret, strings.Join(r.Types, ","), r.Source, s.nowMs())
 		return err
 	})
@@ -173,7 +173,7 @@ func (s *Store) EnsureEnvWebhook(ctx context.Context, r WebhookRequest) (*Webhoo
 		if errors.Is(err, sql.ErrNoRows) {
 			uid = "wh_" + newID()
 			_, err = tx.ExecContext(ctx, `INSERT INTO webhooks (uid, url, secret, types, source, cursor, created_at)
-				VALUES (?, ?, ?, ?, 'env', coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), ?)`,
+				VALUES (?, ?, ?, ?, 'env', `+s.lastEventSeqSQL()+`, ?)`,
 				uid, r.URL, r.Secret, strings.Join(r.Types, ","), s.nowMs())
 			return err
 		}
@@ -316,6 +316,17 @@ func (s *Store) WebhookNext(ctx context.Context, id string) (*Webhook, *Event, e
 // cursor then moves back, and events are delivered again with their ids,
 // never skipped. Events themselves, and everything else, stay fsynced.
 func (s *Store) writeProgress(ctx context.Context, what string, f func(tx *sql.Tx) error) (err error) {
+	if s.Postgres() {
+		// The same trade in PostgreSQL's terms: this transaction's commit
+		// does not wait for its WAL flush; a crash of the server (not of
+		// the api) may lose it with the commits after it.
+		return s.commit(ctx, what, s.w.BeginTx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return err
+			}
+			return f(tx)
+		})
+	}
 	conn, err := s.w.Conn(ctx) // the one writer connection, exclusively
 	if err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
@@ -362,7 +373,7 @@ func (s *Store) WebhookAttemptBegin(ctx context.Context, id string, seq int64, r
 	var n int
 	err := s.webhookUpdate(ctx, "webhook attempt", id, seq, func(tx *sql.Tx, row, now int64) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO webhook_attempts (webhook_id, event_seq, attempts, next_at) VALUES (?, ?, 1, ?)
-			ON CONFLICT (webhook_id) DO UPDATE SET attempts = CASE WHEN event_seq = excluded.event_seq THEN attempts + 1 ELSE 1 END,
+			ON CONFLICT (webhook_id) DO UPDATE SET attempts = CASE WHEN webhook_attempts.event_seq = excluded.event_seq THEN webhook_attempts.attempts + 1 ELSE 1 END,
 			event_seq = excluded.event_seq, next_at = excluded.next_at RETURNING attempts`, row, seq, timeMs(retryAt)).Scan(&n)
 	})
 	return n, err

@@ -15,7 +15,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestVersionsAreConsecutive(t *testing.T) {
-	for i, m := range All() {
+	for i, m := range All(SQLite) {
 		if m.Version != i+1 {
 			t.Fatalf("%s has version %d, want %d: versions are 1..n without gaps", m.Name, m.Version, i+1)
 		}
@@ -23,8 +23,24 @@ func TestVersionsAreConsecutive(t *testing.T) {
 			t.Fatalf("%s is empty", m.Name)
 		}
 	}
-	if Latest() != len(All()) {
-		t.Fatalf("Latest %d, %d files", Latest(), len(All()))
+	if Latest() != len(All(SQLite)) {
+		t.Fatalf("Latest %d, %d files", Latest(), len(All(SQLite)))
+	}
+}
+
+// Both dialects have the same steps, under the same names.
+func TestDialectsHaveTheSameSteps(t *testing.T) {
+	lite, pg := All(SQLite), All(Postgres)
+	if len(lite) != len(pg) {
+		t.Fatalf("%d SQLite steps, %d PostgreSQL steps", len(lite), len(pg))
+	}
+	for i := range lite {
+		if lite[i].Version != pg[i].Version || lite[i].Name != pg[i].Name {
+			t.Fatalf("step %d: sqlite/%s, postgres/%s", i+1, lite[i].Name, pg[i].Name)
+		}
+		if strings.TrimSpace(pg[i].SQL) == "" {
+			t.Fatalf("postgres/%s is empty", pg[i].Name)
+		}
 	}
 }
 
@@ -43,12 +59,12 @@ func TestUpStepByStepAndIdempotent(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, filepath.Join(t.TempDir(), "m.db"))
 	for v := 1; v <= Latest(); v++ {
-		from, to, err := Up(ctx, db, v)
+		from, to, err := Up(ctx, db, SQLite, v)
 		if err != nil || from != v-1 || to != v {
 			t.Fatalf("Up to %d: from %d to %d, %v", v, from, to, err)
 		}
 	}
-	from, to, err := Up(ctx, db, Latest())
+	from, to, err := Up(ctx, db, SQLite, Latest())
 	if err != nil || from != Latest() || to != Latest() {
 		t.Fatalf("second Up: from %d to %d, %v", from, to, err)
 	}
@@ -64,12 +80,12 @@ func TestUpRefusesNewerSchema(t *testing.T) {
 	if _, err := db.Exec("PRAGMA user_version = 999"); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := Up(ctx, db, Latest())
+	_, _, err := Up(ctx, db, SQLite, Latest())
 	var tooNew *TooNewError
 	if !errors.As(err, &tooNew) || tooNew.File != 999 || tooNew.Known != Latest() {
 		t.Fatalf("err %v", err)
 	}
-	if v, _ := Version(ctx, db); v != 999 {
+	if v, _ := Version(ctx, db, SQLite); v != 999 {
 		t.Fatalf("version changed to %d", v)
 	}
 }
