@@ -9,6 +9,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,10 @@ type Metrics struct {
 
 	vecs   modemVecs
 	states *modemCollector
+
+	mu       sync.Mutex
+	instance string // SetInstance
+	named    bool
 }
 
 // knownCommands bounds the label values of the AT metrics: a raw command

@@ -45,6 +45,7 @@ func TestREADMEListsEveryMetric(t *testing.T) {
 	mm.URC("+CMTI")
 	m.HTTP("/v1/sms", 200, time.Millisecond)
 	mm.InboxStoreFill("SM", 3, 30)
+	mm.SetOwned(true)
 	fams, err := m.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,9 @@ const modemLabel = "modem"
 // yields every modem's series, since the curried vectors share their
 // children; read one modem's value with WithLabelValues.
 type Modem struct {
-	id string
+	id      string
+	metrics *Metrics
+	owned   *prometheus.GaugeVec // curried with modem; labelled instance at SetOwned
 
 	// ATCommands counts AT commands by command and result class.
 	ATCommands *prometheus.CounterVec
@@ -64,6 +66,13 @@ type Modem struct {
 	InboxStoreUsed *prometheus.GaugeVec
 	// InboxStoreTotal is each modem message store's capacity, by memory.
 	InboxStoreTotal *prometheus.GaugeVec
+	// Takeovers counts the times this instance took the modem's lease
+	// (cluster mode; see TookOver).
+	Takeovers prometheus.Counter
+	// ForwardedRequests counts the requests on this modem that this
+	// instance forwarded to its owner or refused for want of one, by
+	// result (see Forwarded).
+	ForwardedRequests *prometheus.CounterVec
 }
 
 // Modem returns the instruments of one modem, every series labelled
@@ -83,28 +92,32 @@ func (m *Metrics) Modem(id string, snapshot func() *poller.Snapshot) *Modem {
 	l := prometheus.Labels{modemLabel: id}
 	v := &m.vecs
 	mm := &Modem{
-		id:               id,
-		ATCommands:       v.atCommands.MustCurryWith(l),
-		ATDuration:       v.atDuration.MustCurryWith(l),
-		SMSPartsSent:     v.smsPartsSent.With(l),
-		SMSPartsFailed:   v.smsPartsFailed.MustCurryWith(l),
-		SMSPartsUnknown:  v.smsPartsUnknown.MustCurryWith(l),
-		SMSMessages:      v.smsMessages.MustCurryWith(l),
-		QueueDepth:       v.queueDepth.With(l),
-		QueueCapacity:    v.queueCapacity.With(l),
-		QueueRejected:    v.queueRejected.MustCurryWith(l),
-		QueueClassDepth:  v.queueClassDepth.MustCurryWith(l),
-		RelayConnected:   v.relayConnected.With(l),
-		RelayReconnects:  v.relayReconnects.With(l),
-		RelayDisconnects: v.relayDisconnects.MustCurryWith(l),
-		URCs:             v.urcs.MustCurryWith(l),
-		OutboxRetries:    v.outboxRetries.MustCurryWith(l),
-		InboxMessages:    v.inboxMessages.MustCurryWith(l),
-		InboxParts:       v.inboxParts.MustCurryWith(l),
-		StatusReports:    v.statusReports.MustCurryWith(l),
-		InboxErrors:      v.inboxErrors.MustCurryWith(l),
-		InboxStoreUsed:   v.inboxStoreUsed.MustCurryWith(l),
-		InboxStoreTotal:  v.inboxStoreTotal.MustCurryWith(l),
+		id:                id,
+		metrics:           m,
+		owned:             v.owned.MustCurryWith(l),
+		ATCommands:        v.atCommands.MustCurryWith(l),
+		ATDuration:        v.atDuration.MustCurryWith(l),
+		SMSPartsSent:      v.smsPartsSent.With(l),
+		SMSPartsFailed:    v.smsPartsFailed.MustCurryWith(l),
+		SMSPartsUnknown:   v.smsPartsUnknown.MustCurryWith(l),
+		SMSMessages:       v.smsMessages.MustCurryWith(l),
+		QueueDepth:        v.queueDepth.With(l),
+		QueueCapacity:     v.queueCapacity.With(l),
+		QueueRejected:     v.queueRejected.MustCurryWith(l),
+		QueueClassDepth:   v.queueClassDepth.MustCurryWith(l),
+		RelayConnected:    v.relayConnected.With(l),
+		RelayReconnects:   v.relayReconnects.With(l),
+		RelayDisconnects:  v.relayDisconnects.MustCurryWith(l),
+		URCs:              v.urcs.MustCurryWith(l),
+		OutboxRetries:     v.outboxRetries.MustCurryWith(l),
+		InboxMessages:     v.inboxMessages.MustCurryWith(l),
+		InboxParts:        v.inboxParts.MustCurryWith(l),
+		StatusReports:     v.statusReports.MustCurryWith(l),
+		InboxErrors:       v.inboxErrors.MustCurryWith(l),
+		InboxStoreUsed:    v.inboxStoreUsed.MustCurryWith(l),
+		InboxStoreTotal:   v.inboxStoreTotal.MustCurryWith(l),
+		Takeovers:         v.takeovers.With(l),
+		ForwardedRequests: v.forwarded.MustCurryWith(l),
 	}
 	// The label values that do not carry a modem error code exist from
 	// the start at 0, so that a rate over them is 0 rather than no data
@@ -127,6 +140,10 @@ func (m *Metrics) Modem(id string, snapshot func() *poller.Snapshot) *Modem {
 	zero(mm.InboxParts, "stored", "again")
 	zero(mm.StatusReports, "matched", "unmatched", "invalid")
 	zero(mm.InboxErrors, "sweep", "delete", "expire")
+	zero(mm.ForwardedRequests, forwardResults...)
+	if inst, ok := m.instanceName(); ok {
+		mm.owned.WithLabelValues(inst)
+	}
 	return mm
 }
 
@@ -188,6 +205,9 @@ type modemVecs struct {
 	inboxErrors      *prometheus.CounterVec
 	inboxStoreUsed   *prometheus.GaugeVec
 	inboxStoreTotal  *prometheus.GaugeVec
+	owned            *prometheus.GaugeVec
+	takeovers        *prometheus.CounterVec
+	forwarded        *prometheus.CounterVec
 }
 
 func newModemVecs() modemVecs {
@@ -235,6 +255,12 @@ func newModemVecs() modemVecs {
 			"Messages in each modem message store (SM, ME, SR) as the last sweep found it (AT+CPMS), before it took them, by modem and memory.", "memory"),
 		inboxStoreTotal: gauge("simmodem_api_inbox_store_capacity",
 			"Capacity of each modem message store (SM, ME, SR), by modem and memory; used == capacity: full, the network holds new messages.", "memory"),
+		owned: gauge("simmodem_api_modem_owned",
+			"1 while this instance drives the modem (holds its lease), 0 while another one or none does, by modem and instance (this instance's name); cluster mode only.", "instance"),
+		takeovers: counter("simmodem_api_lease_takeovers_total",
+			"Times this instance took the modem's lease and began to drive it (at its start, after another instance released it or let it lapse), by modem."),
+		forwarded: counter("simmodem_api_forwarded_requests_total",
+			"Requests on the modem that this instance did not serve itself, by modem and result: answered (forwarded to the owner, which answered), unreachable (the owner did not answer: 502), no_owner (no instance drives it: 503), loop (already forwarded by another instance: 503).", "result"),
 	}
 }
 
@@ -242,7 +268,7 @@ func (v *modemVecs) collectors() []prometheus.Collector {
 	return []prometheus.Collector{v.atCommands, v.atDuration, v.smsPartsSent, v.smsPartsFailed, v.smsPartsUnknown,
 		v.smsMessages, v.queueDepth, v.queueCapacity, v.queueRejected, v.queueClassDepth, v.relayConnected,
 		v.relayReconnects, v.relayDisconnects, v.urcs, v.outboxRetries, v.inboxMessages, v.inboxParts,
-		v.statusReports, v.inboxErrors, v.inboxStoreUsed, v.inboxStoreTotal}
+		v.statusReports, v.inboxErrors, v.inboxStoreUsed, v.inboxStoreTotal, v.owned, v.takeovers, v.forwarded}
 }
 
 // The modem_* gauges, read from each modem's snapshot at scrape time.
