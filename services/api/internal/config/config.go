@@ -79,6 +79,20 @@ type Config struct {
 	Failover bool
 
 	MQTT MQTT // the MQTT bridge (mqtt.go)
+
+	// DatabaseURL is the PostgreSQL database several instances share
+	// ("": the SQLite store in DataDir, one instance; see Cluster).
+	DatabaseURL string
+	// Instance is this instance's name (the holder of its leases);
+	// AdvertiseURL is where the other instances reach its HTTP API;
+	// AdvertiseDefault says that AdvertiseURL was derived from the
+	// hostname and API_LISTEN's port rather than configured.
+	Instance         string
+	AdvertiseURL     string
+	AdvertiseDefault bool
+	// LeaseTTL is how long a lease (a modem's, the event delivery's)
+	// outlives its last renewal; the holder renews it every heartbeat.
+	LeaseTTL time.Duration
 }
 
 // entry is one setting: flag name, env name, default, help, and where its
@@ -150,7 +164,7 @@ func newEntries() []*entry {
 // Parse reads args (without the program name) and the environment.
 // Errors name every bad value, one per line.
 func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
-	entries := append(newEntries(), mqttEntries()...)
+	entries := append(append(newEntries(), mqttEntries()...), clusterEntries()...)
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	fs.SetOutput(out)
 	for _, e := range entries {
@@ -315,6 +329,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 		c.modems(get, bad, func(err error) { errs = append(errs, err) })
 	}
 	c.mqtt(get, bad)
+	c.cluster(get, bad, func(err error) { errs = append(errs, err) })
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
