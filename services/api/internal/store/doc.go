@@ -3,6 +3,24 @@
 // (API_DATA_DIR/messages.db, FileName) through modernc.org/sqlite, which
 // is pure Go, so the api still cross-compiles with CGO_ENABLED=0.
 //
+// # Engines
+//
+// SQLite is the default and the right choice for one api on one Pi.
+// Several api instances share a PostgreSQL database instead
+// (OpenPostgres, API_DATABASE_URL), through pgx's database/sql driver,
+// also pure Go. The behaviour is written once: the same methods, the
+// same SQL (with ? placeholders, which the PostgreSQL connector rebinds
+// to $n), the same numbered migrations in two dialects (migrations/sqlite
+// and migrations/postgres, which differ in types only). Where the engines
+// differ, a method of Store says so in one place (routeMatch, claimLock,
+// lastEventSeqSQL, unindexed, nowSQL, beginWrite, endWrite); postgres.go
+// explains how PostgreSQL keeps SQLite's guarantees with several writers:
+// one cluster-wide writer lock per transaction, so that the event log's
+// seq grows in commit order; claims that lock their row FOR UPDATE SKIP
+// LOCKED; NOTIFY after every commit, so that every instance's readers
+// wake. Leases (leases.go) say which instance drives which modem. The
+// package's tests run against both engines (API_TEST_DATABASE).
+//
 // # Durability
 //
 // The file is in WAL mode with synchronous=FULL: a transaction is fsynced
@@ -136,5 +154,7 @@
 //
 // Retention deletes what finished before a horizon (DefaultRetention, 90
 // days) in small batches; queued and sending messages are never deleted.
-// Backup/BackupFile copy the file online with VACUUM INTO.
+// Backup/BackupFile copy the file online with VACUUM INTO; a PostgreSQL
+// store is backed up with PostgreSQL's own tools (pg_dump), and Backup
+// says so (ErrUnsupported).
 package store
