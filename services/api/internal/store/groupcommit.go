@@ -102,9 +102,21 @@ func (s *Store) runBatch(batch []*writeReq) {
 		return
 	}
 	applied := 0
+	// A write alone in its transaction needs no savepoint: if it fails,
+	// the transaction is rolled back whole (two statements fewer, two
+	// round trips to PostgreSQL).
+	alone := len(batch) == 1
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = fmt.Errorf("store: %s: %w", r.what, err)
+			continue
+		}
+		if alone {
+			if err := r.f(tx); err != nil {
+				r.err = fmt.Errorf("store: %s: %w", r.what, err)
+				return
+			}
+			applied++
 			continue
 		}
 		if _, err := tx.Exec("SAVEPOINT w"); err != nil {
@@ -113,8 +125,8 @@ func (s *Store) runBatch(batch []*writeReq) {
 		}
 		if err := r.f(tx); err != nil {
 			r.err = fmt.Errorf("store: %s: %w", r.what, err)
-			// Undo this write alone. If SQLite cannot (an error that ended
-			// the whole transaction), nothing of the batch is applied.
+			// Undo this write alone. If the engine cannot (an error that
+			// ended the whole transaction), nothing of the batch is applied.
 			if _, rerr := tx.Exec("ROLLBACK TO w"); rerr != nil {
 				failAll("rolled back with the writes of its transaction: %w", errors.Join(err, rerr))
 				return
@@ -127,11 +139,8 @@ func (s *Store) runBatch(batch []*writeReq) {
 			return
 		}
 	}
-	if applied > 0 {
-		if err := s.endWrite(context.Background(), tx); err != nil {
-			failAll("%w", err)
-			return
-		}
+	if applied == 0 {
+		return // nothing to commit: the deferred rollback ends it
 	}
 	if err := tx.Commit(); err != nil {
 		for _, r := range batch {
@@ -141,7 +150,5 @@ func (s *Store) runBatch(batch []*writeReq) {
 		}
 		return
 	}
-	if applied > 0 {
-		s.changed.notify()
-	}
+	s.changed.notify()
 }

@@ -77,7 +77,7 @@ func TestGroupCommitKeepsEachOutcome(t *testing.T) {
 func BenchmarkConcurrentWrites(b *testing.B) {
 	for _, writers := range []int{1, 8} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			s, err := Open(context.Background(), b.TempDir()+"/bench.db", Options{})
+			s, err := openLocation(context.Background(), newLocation(b), Options{})
 			if err != nil {
 				b.Fatal(err)
 			}

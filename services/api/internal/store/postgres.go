@@ -121,26 +121,16 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
 }
 
 // beginWrite starts a write transaction's dialect-specific part: with
-// PostgreSQL it takes the one writer's lock (see above).
+// PostgreSQL it takes the one writer's lock (see above) and queues the
+// notification the other instances wake on, in one round trip (NOTIFY is
+// sent when the transaction commits, and not at all if it rolls back; a
+// transaction that changed nothing wakes the readers for nothing).
 func (s *Store) beginWrite(ctx context.Context, tx *sql.Tx) error {
 	if s.dialect != migrations.Postgres {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", writeLock); err != nil {
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?), pg_notify(?, '')", writeLock, changeChannel); err != nil {
 		return fmt.Errorf("taking the write lock: %w", err)
-	}
-	return nil
-}
-
-// endWrite is the dialect-specific part before a write transaction that
-// changed something commits: with PostgreSQL the notification the other
-// instances wake on (sent when the transaction commits).
-func (s *Store) endWrite(ctx context.Context, tx *sql.Tx) error {
-	if s.dialect != migrations.Postgres {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, '')", changeChannel); err != nil {
-		return fmt.Errorf("notifying the change: %w", err)
 	}
 	return nil
 }

@@ -208,9 +208,6 @@ func (s *Store) commit(ctx context.Context, what string, begin func(context.Cont
 	if err := f(tx); err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
-	if err := s.endWrite(ctx, tx); err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: %s: commit: %w", what, err)
 	}
