@@ -119,6 +119,12 @@ func (m *Manager) Reload() {
 // Reload.
 const reconcileEvery = 30 * time.Second
 
+// reconcileAfterCommit is how soon after another instance's commit Run
+// looks at the stored webhooks again, at most (on a shared PostgreSQL
+// store a webhook may be created or deleted through any instance; their
+// Reload reaches only their own process).
+const reconcileAfterCommit = time.Second
+
 // Run delivers until ctx ends, then stops every delivery goroutine and
 // returns once they have returned.
 func (m *Manager) Run(ctx context.Context) {
@@ -137,7 +143,12 @@ func (m *Manager) Run(ctx context.Context) {
 	exited := make(chan struct{}, 1)
 	tick := time.NewTicker(reconcileEvery)
 	defer tick.Stop()
+	shared := m.cfg.Store.Postgres()
 	for {
+		var changed <-chan struct{}
+		if shared {
+			changed = m.cfg.Store.EventsChanged() // before reading: no change is missed
+		}
 		list, err := m.cfg.Store.Webhooks(ctx)
 		if err != nil && ctx.Err() == nil {
 			m.cfg.Logger.Error("webhooks: reading the stored webhooks", "err", err)
@@ -187,6 +198,12 @@ func (m *Manager) Run(ctx context.Context) {
 		case <-m.reload:
 		case <-exited:
 		case <-tick.C:
+		case <-changed:
+			// Any commit of the cluster: look again, at most once per
+			// reconcileAfterCommit.
+			if !sleep(ctx, reconcileAfterCommit) {
+				return
+			}
 		}
 	}
 }
