@@ -43,6 +43,8 @@ type Error struct {
 	Parts []modemops.Part `json:"parts,omitempty"`
 	// Limit is the limit a field's value is over (400 limit_exceeded).
 	Limit int `json:"limit,omitempty"`
+	// retryAfter is the answer's Retry-After (seconds); 429 is always "1".
+	retryAfter string
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -137,8 +139,11 @@ func (s *server) errorHandler(c *fiber.Ctx, err error) error {
 	default:
 		e = &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: err.Error()}
 	}
-	if e.Status == fiber.StatusTooManyRequests {
-		c.Set("Retry-After", "1")
+	switch {
+	case e.retryAfter != "":
+		c.Set(fiber.HeaderRetryAfter, e.retryAfter)
+	case e.Status == fiber.StatusTooManyRequests:
+		c.Set(fiber.HeaderRetryAfter, "1")
 	}
 	if e.Status == fiber.StatusUnauthorized {
 		c.Set("WWW-Authenticate", `Bearer realm="sim-modem-api"`)

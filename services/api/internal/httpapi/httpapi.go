@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -86,6 +87,11 @@ type Deps struct {
 	// the default modem alone, with the id DefaultModemID.
 	Modems []*Modem
 
+	// Instance is this instance's name (API_INSTANCE) with several
+	// instances on one database: the value of ForwardedHeader on the
+	// requests it forwards to a modem's owner (see Modem.Owner).
+	Instance string
+
 	DefaultCountry       string
 	BodyLimit            int
 	RequestTimeout       time.Duration
@@ -116,12 +122,20 @@ type Modem struct {
 	Eligible func() string
 	// Depth is its outbox depth (store.ModemDepth); nil: unknown.
 	Depth func(ctx context.Context) (int, error)
+	// Owner says which instance drives the modem now (holds its lease),
+	// with several instances on one database: the requests that operate
+	// on it are forwarded there when it is another one, and GET
+	// /v1/modems shows it (forward.go). It is called per request, with a
+	// short deadline. Nil: a single instance, which drives every modem;
+	// nothing is forwarded and no owner is shown.
+	Owner func(ctx context.Context) Owner
 }
 
 type server struct {
 	Deps
-	streams *atomic.Int64 // open event streams
-	modems  map[string]*Modem
+	streams       *atomic.Int64 // open event streams
+	modems        map[string]*Modem
+	forwardClient *http.Client // to a modem's owner (forward.go)
 }
 
 // on is the server as it acts on modem m: the handlers of the
@@ -168,6 +182,7 @@ func New(d Deps) *fiber.App {
 	for _, m := range d.Modems {
 		s.modems[m.ID] = m
 	}
+	s.forwardClient = s.newForwardClient()
 	app := fiber.New(fiber.Config{
 		AppName:               "sim-modem-api",
 		BodyLimit:             d.BodyLimit,
@@ -190,27 +205,31 @@ func New(d Deps) *fiber.App {
 		app.Get("/metrics", user, adaptor.HTTPHandler(d.Metrics.Handler()))
 	}
 	s.messageRoutes(app, user)
+	// The routes that talk to a modem go to the instance that drives it
+	// (fwd, fwdID: forward.go). The sends of /v1/sms and /sms do not:
+	// they go through the shared outbox (sendAndWait).
+	fwd, fwdID, fwdOrig := s.forwardDefault, s.forwardModem, s.forwardOriginal
 	app.Post("/v1/sms", user, s.sendSMS)
-	app.Get("/v1/modem/status", user, s.status)
-	app.Post("/v1/ussd", user, s.ussd)
-	app.Post("/v1/sim/pin", admin, s.pin)
-	app.Post("/v1/at", admin, s.rawAT)
+	app.Get("/v1/modem/status", user, fwd, s.status)
+	app.Post("/v1/ussd", user, fwd, s.ussd)
+	app.Post("/v1/sim/pin", admin, fwd, s.pin)
+	app.Post("/v1/at", admin, fwd, s.rawAT)
 	app.Get("/v1/modems", user, s.listModems)
 	app.Get("/v1/modems/:id", user, s.getModem)
-	app.Get("/v1/modems/:id/status", user, s.perModem((*server).status))
-	app.Post("/v1/modems/:id/ussd", user, s.perModem((*server).ussd))
-	app.Post("/v1/modems/:id/sim/pin", admin, s.perModem((*server).pin))
-	app.Post("/v1/modems/:id/at", admin, s.perModem((*server).rawAT))
+	app.Get("/v1/modems/:id/status", user, fwdID, s.perModem((*server).status))
+	app.Post("/v1/modems/:id/ussd", user, fwdID, s.perModem((*server).ussd))
+	app.Post("/v1/modems/:id/sim/pin", admin, fwdID, s.perModem((*server).pin))
+	app.Post("/v1/modems/:id/at", admin, fwdID, s.perModem((*server).rawAT))
 	s.inboxRoutes(app, user)
 	s.eventRoutes(app, user, admin)
 
 	// The original REST server's endpoints.
 	app.Post("/sms", user, s.origSMS)
-	app.Get("/info/signal-quality", user, s.origInfo("+CSQ"))
-	app.Get("/info/subscriber-number", user, s.origInfo("+CNUM"))
-	app.Get("/info/selected-character-set", user, s.origInfo("+CSCS?"))
-	app.Get("/info/selectable-character-sets", user, s.origInfo("+CSCS=?"))
-	app.Post("/custom-command", admin, s.origCustom)
+	app.Get("/info/signal-quality", user, fwdOrig, s.origInfo("+CSQ"))
+	app.Get("/info/subscriber-number", user, fwdOrig, s.origInfo("+CNUM"))
+	app.Get("/info/selected-character-set", user, fwdOrig, s.origInfo("+CSCS?"))
+	app.Get("/info/selectable-character-sets", user, fwdOrig, s.origInfo("+CSCS=?"))
+	app.Post("/custom-command", admin, fwdOrig, s.origCustom)
 
 	// The web console at / (package console).
 	if err := s.consoleRoutes(app, user); err != nil {
@@ -438,7 +457,7 @@ func (s *server) parseRaw(command, hexBytes string, timeoutMs int, cmdField, hex
 		}
 		return rc, 0, err
 	}
-	if timeoutMs < 0 || timeoutMs > 120000 {
+	if timeoutMs < 0 || time.Duration(timeoutMs)*time.Millisecond > maxRawTimeout {
 		return rc, 0, invalid(FieldMessage{"timeoutMs", "must be between 1 and 120000 (0: the default)"})
 	}
 	return rc, time.Duration(timeoutMs) * time.Millisecond, nil

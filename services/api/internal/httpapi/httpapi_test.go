@@ -45,11 +45,16 @@ type rig struct {
 	sched *scheduler.Scheduler[modemops.AT]
 	d     *device.Device
 	pl    *poller.Poller
+	deps  Deps
 }
 
 // newRig wires the handlers to a simulated device over a pipe; with
 // unavailable set, the scheduler has no modem.
-func newRig(t *testing.T, unavailable bool) *rig {
+func newRig(t *testing.T, unavailable bool) *rig { return newRigWith(t, unavailable, nil) }
+
+// newRigWith is newRig with the dependencies changed by with before the
+// app is made (nil: none).
+func newRigWith(t *testing.T, unavailable bool, with func(*Deps)) *rig {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d, err := device.New(device.Config{})
@@ -91,13 +96,16 @@ func newRig(t *testing.T, unavailable bool) *rig {
 		OriginalStatusReport: true,
 	}
 	withOutbox(t, &deps, ops, sched, 0, 0)
+	if with != nil {
+		with(&deps)
+	}
 	app := New(deps)
 	t.Cleanup(func() {
 		app.Shutdown()
 		cancel()
 		wg.Wait()
 	})
-	return &rig{app: app, sched: sched, d: d, pl: pl}
+	return &rig{app: app, sched: sched, d: d, pl: pl, deps: deps}
 }
 
 func (r *rig) do(t *testing.T, method, path, key, body string) (int, map[string]any) {
