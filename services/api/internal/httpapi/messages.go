@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
 	"github.com/sim-modem-api/sim-modem-api/modem/phone"
+	"github.com/sim-modem-api/sim-modem-api/modem/poller"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/outbox"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/submit"
@@ -312,15 +313,18 @@ func (s *server) deleteMessage(c *fiber.Ctx) error {
 // outbox and waits for its outcome within the request's budget. With the
 // modem not ready (no relay session, the SIM locked) it refuses before
 // storing anything, as the synchronous endpoints always did.
-func (s *server) sendAndWait(p *modemops.PreparedSMS, to, text string, validity time.Duration, sr, flash bool) (outbox.Outcome, error) {
-	if ok, why := s.Ready(); !ok {
-		return outbox.Outcome{}, &Error{Status: fiber.StatusServiceUnavailable, Code: "modem_unavailable", Message: "the modem is not reachable: " + why}
-	}
-	if snap := s.Snapshot(); snap != nil && snap.Reachable {
-		switch snap.Status.SIM {
-		case "pin", "puk", "absent":
-			return outbox.Outcome{}, &Error{Status: fiber.StatusConflict, Code: "sim_not_ready", Message: "the SIM is not ready: " + snap.Status.SIM}
-		}
+//
+// With the default modem driven by another instance (Modem.Owner) the
+// send is not forwarded: the readiness is that instance's (its GET
+// /v1/modems/{id}, asked with the caller's key v), the message goes into
+// the shared store, whose owner's outbox worker sends it, and the wait
+// follows the store's commits (waitStored). So a send outlives a change
+// of owner while it waits; only the owner knows the AT exchanges and the
+// modem's error, so the answer has neither.
+func (s *server) sendAndWait(v viewer, p *modemops.PreparedSMS, to, text string, validity time.Duration, sr, flash bool) (outbox.Outcome, error) {
+	o, remote := s.owner(s.Modems[0])
+	if err := s.sendable(v, o, remote); err != nil {
+		return outbox.Outcome{}, err
 	}
 	p.ID = newID("sms_")
 	// The commit is not bounded by the wait's budget: a message is either
@@ -337,11 +341,71 @@ func (s *server) sendAndWait(p *modemops.PreparedSMS, to, text string, validity 
 	s.Outbox.Kick()
 	ctx, cancel := context.WithTimeout(context.Background(), s.smsBudget(p))
 	defer cancel()
-	o, err := s.Outbox.Wait(ctx, m.ID)
-	if o.Message == nil {
-		o.Message = m
+	wait := s.Outbox.Wait
+	if remote {
+		wait = s.waitStored
 	}
-	return o, err
+	out, err := wait(ctx, m.ID)
+	if out.Message == nil {
+		out.Message = m
+	}
+	return out, err
+}
+
+// sendable refuses a synchronous send that the default modem would not
+// attempt now: its relay session is not ready or its SIM is locked, as
+// this instance sees it, or, when another instance drives it (remote),
+// as that one does; no instance drives it; that one does not answer.
+func (s *server) sendable(v viewer, o Owner, remote bool) *Error {
+	relayOK, why, snap := true, "", (*poller.Snapshot)(nil)
+	if !remote {
+		relayOK, why = s.Ready()
+		snap = s.Snapshot()
+	} else {
+		def := s.Modems[0]
+		if !o.Known {
+			return noOwner(def)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.shortTimeout())
+		defer cancel()
+		view, err := s.ownerView(ctx, def, o, v.auth)
+		if err != nil {
+			return unreachable(def, o, err)
+		}
+		relayOK, why, snap = view.Status.Relay.Ready, view.Status.Relay.Reason, view.Status.Snapshot
+	}
+	if !relayOK {
+		return &Error{Status: fiber.StatusServiceUnavailable, Code: "modem_unavailable", Message: "the modem is not reachable: " + why}
+	}
+	if snap != nil && snap.Reachable {
+		switch snap.Status.SIM {
+		case "pin", "puk", "absent":
+			return &Error{Status: fiber.StatusConflict, Code: "sim_not_ready", Message: "the SIM is not ready: " + snap.Status.SIM}
+		}
+	}
+	return nil
+}
+
+// waitStored waits until the message is no longer queued or sending, as
+// the store shows it: it re-reads it after every commit (of any instance
+// on the database: store.EventsChanged). It returns ctx's error (and the
+// message as it is) when ctx ends first.
+func (s *server) waitStored(ctx context.Context, id string) (outbox.Outcome, error) {
+	for {
+		changed := s.Store.EventsChanged()
+		m, err := s.Store.Get(ctx, id)
+		if err != nil {
+			return outbox.Outcome{}, err
+		}
+		if m.State.Final() {
+			return outbox.Outcome{Message: m}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return outbox.Outcome{Message: m}, ctx.Err()
+		case <-changed:
+		}
+	}
 }
 
 // smsParts are the parts of a stored message in the shape of the

@@ -104,7 +104,7 @@ func (s *server) origSMS(c *fiber.Ctx) error {
 		s.countSMS("rejected")
 		return err
 	}
-	o, err := s.sendAndWait(p, to, *req.Message, validity, s.OriginalStatusReport, false)
+	o, err := s.sendAndWait(viewerOf(c), p, to, *req.Message, validity, s.OriginalStatusReport, false)
 	r := OriginalResponse{Result: ResultSuccess, ExecutedCommands: submissions(o.Exchanges)}
 	status := fiber.StatusOK
 	if e := outcomeErr(o, err); e != nil {

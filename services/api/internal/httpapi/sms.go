@@ -29,7 +29,7 @@ func (s *server) sendSMS(c *fiber.Ctx) error {
 		s.countSMS("rejected")
 		return err
 	}
-	o, err := s.sendAndWait(p, to, *req.Text, validity, req.StatusReport, req.Flash)
+	o, err := s.sendAndWait(viewerOf(c), p, to, *req.Text, validity, req.StatusReport, req.Flash)
 	if e := outcomeErr(o, err); e != nil {
 		s.countOutcome(e)
 		return e
