@@ -246,9 +246,22 @@ func (s *Scheduler[R]) nextLocked() *job[R] {
 	return j
 }
 
+// Open makes a scheduler that Run stopped queue jobs again, for the next
+// Run (which opens it too): call it before starting what submits jobs at
+// once, so that none of them is refused with ErrStopped meanwhile.
+func (s *Scheduler[R]) Open() {
+	s.mu.Lock()
+	s.closed = false
+	s.mu.Unlock()
+}
+
 // Run is the worker: it runs jobs until ctx ends, then answers the jobs
-// still queued with ErrStopped.
+// still queued with ErrStopped, as it does every job until it is opened
+// again (Open, Run). One Run at a time: an api instance that drives the
+// modem only while it holds its lease runs the scheduler once per lease
+// term.
 func (s *Scheduler[R]) Run(ctx context.Context) {
+	s.Open()
 	defer func() {
 		s.mu.Lock()
 		s.closed = true

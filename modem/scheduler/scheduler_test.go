@@ -267,6 +267,32 @@ func TestResourceErrorAndStop(t *testing.T) {
 	}
 }
 
+// Run again after a stop takes jobs again (Open queues them before Run
+// starts): between the two runs every job is answered ErrStopped at once.
+func TestRunAgainAfterStop(t *testing.T) {
+	r := &res{}
+	s := New(4, func() (*res, error) { return r, nil }, nil)
+	ran := 0
+	job := func(context.Context, *res) error { ran++; return nil }
+	for term := range 3 {
+		s.Open()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { s.Run(ctx); close(done) }()
+		if err := s.Do(context.Background(), job); err != nil {
+			t.Fatalf("term %d: %v", term, err)
+		}
+		cancel()
+		<-done
+		if err := s.Do(context.Background(), job); !errors.Is(err, ErrStopped) {
+			t.Fatalf("after term %d: %v", term, err)
+		}
+	}
+	if ran != 3 || s.Depth() != 0 {
+		t.Fatalf("ran %d jobs, depth %d", ran, s.Depth())
+	}
+}
+
 // Jobs still queued at shutdown are answered ErrStopped and never run.
 func TestStopAnswersQueued(t *testing.T) {
 	r := &res{}
