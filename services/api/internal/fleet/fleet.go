@@ -16,6 +16,8 @@ import (
 // Fleet is the api's modems, in configuration order; the first is the
 // default modem of the single-modem routes.
 type Fleet struct {
+	store   *store.Store
+	cluster Cluster
 	units   []*Unit
 	byID    map[string]*Unit
 	routes  []config.Route
@@ -26,9 +28,11 @@ type Fleet struct {
 // claims a message only while it is eligible (Eligible) and, with
 // c.Failover, returns its message in flight to the queue when it cannot
 // send; a single modem keeps the one-modem behaviour (it claims, and
-// retries).
+// retries). With c.Cluster() each unit drives its modem only while this
+// instance (c.Instance, reached at c.AdvertiseURL) holds its lease.
 func New(c *config.Config, st *store.Store, m *metrics.Metrics, log *slog.Logger) *Fleet {
-	f := &Fleet{byID: map[string]*Unit{}, routes: c.Routes, country: c.DefaultCountry}
+	cl := Cluster{On: c.Cluster(), Instance: c.Instance, URL: c.AdvertiseURL, TTL: c.LeaseTTL}
+	f := &Fleet{store: st, cluster: cl, byID: map[string]*Unit{}, routes: c.Routes, country: c.DefaultCountry}
 	s := SettingsOf(c)
 	var eligible func(*Unit) string
 	failover := false
@@ -36,7 +40,7 @@ func New(c *config.Config, st *store.Store, m *metrics.Metrics, log *slog.Logger
 		eligible, failover = Eligible, c.Failover
 	}
 	for _, mc := range c.Modems {
-		u := newUnit(mc, s, st, m, log, failover, eligible)
+		u := newUnit(mc, s, cl, st, m, log, failover, eligible)
 		f.units = append(f.units, u)
 		f.byID[mc.ID] = u
 	}
@@ -68,7 +72,7 @@ func (f *Fleet) IDs() []string {
 // its relay session is ready, the modem answers with its SIM ready and
 // its radio on, and it is registered (home or roaming).
 func Eligible(u *Unit) string {
-	if ok, why := u.Session.Ready(); !ok {
+	if ok, why := u.Ready(); !ok {
 		return "relay session: " + why
 	}
 	snap := u.Poller.Snapshot()
@@ -118,12 +122,22 @@ func (f *Fleet) Kick(m *store.Message) {
 	}
 }
 
-// Run runs every unit until ctx ends.
+// Cluster is the fleet's cluster settings (the zero value with one
+// instance).
+func (f *Fleet) Cluster() Cluster { return f.cluster }
+
+// Run runs every unit until ctx ends; in cluster mode it also wakes the
+// outbox workers of the units this instance drives when a message is
+// accepted on another instance (watchOutbox).
 func (f *Fleet) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, u := range f.units {
 		wg.Add(1)
 		go func() { defer wg.Done(); u.Run(ctx) }()
+	}
+	if f.cluster.On {
+		wg.Add(1)
+		go func() { defer wg.Done(); f.watchOutbox(ctx) }()
 	}
 	wg.Wait()
 }

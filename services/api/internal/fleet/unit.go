@@ -6,10 +6,18 @@
 // units, routes outbound messages among them (Route) and tells which are
 // eligible to send. main builds one Fleet from the configuration and runs
 // it; the HTTP layer reaches a modem through it.
+//
+// With several api instances on one database (Cluster, API_DATABASE_URL)
+// a unit drives its modem only while this instance holds the modem's
+// lease (package lease): its components run for each lease term and stop
+// when the lease is lost or the api stops; meanwhile it is standby and
+// neither claims a message nor talks to the modem. Owner tells who drives
+// it, OnOwnership and OwnerChanged when that changes.
 package fleet
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -22,6 +30,7 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/modem/urc"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/config"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/inbox"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/lease"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemevents"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/modemid"
@@ -71,8 +80,11 @@ type Unit struct {
 	// Metrics are its instruments (label modem=<id>).
 	Metrics *metrics.Modem
 
-	events *modemevents.Recorder
-	store  *store.Store
+	events  *modemevents.Recorder
+	store   *store.Store
+	log     *slog.Logger
+	cluster Cluster
+	own     owner
 }
 
 // ID is the configured id of the modem entry.
@@ -80,9 +92,9 @@ func (u *Unit) ID() string { return u.Config.ID }
 
 // newUnit builds the unit of one modem entry; eligible (nil with one
 // modem) is the fleet's rule for its outbox.
-func newUnit(mc config.Modem, s Settings, st *store.Store, m *metrics.Metrics, log *slog.Logger, failover bool, eligible func(*Unit) string) *Unit {
+func newUnit(mc config.Modem, s Settings, cl Cluster, st *store.Store, m *metrics.Metrics, log *slog.Logger, failover bool, eligible func(*Unit) string) *Unit {
 	log = log.With("modem", mc.ID)
-	u := &Unit{Config: mc, store: st}
+	u := &Unit{Config: mc, store: st, log: log, cluster: cl}
 	u.Ops = modemops.New(modemops.Config{
 		SMSC: mc.SMSC, CommandTimeout: s.CommandTimeout, SMSTimeout: s.SMSTimeout,
 		USSDTimeout: s.USSDTimeout, Logger: log, MaxParts: s.MaxParts,
@@ -183,14 +195,51 @@ func newUnit(mc config.Modem, s Settings, st *store.Store, m *metrics.Metrics, l
 	return u
 }
 
-// Ready is the relay session's readiness.
-func (u *Unit) Ready() (bool, string) { return u.Session.Ready() }
+// Ready is the relay session's readiness; in cluster mode, while another
+// instance drives the modem (or none does), not ready, saying so.
+func (u *Unit) Ready() (bool, string) {
+	if u.cluster.On {
+		u.own.mu.Lock()
+		held, l := u.own.held, u.own.status.Lease
+		u.own.mu.Unlock()
+		switch {
+		case held:
+		case l.Current && l.Holder != u.cluster.Instance:
+			return false, fmt.Sprintf("standby: instance %s drives this modem", l.Holder)
+		default:
+			return false, "standby: no instance drives this modem now"
+		}
+	}
+	return u.Session.Ready()
+}
 
 // Depth is its outbox depth (store.ModemDepth).
 func (u *Unit) Depth(ctx context.Context) (int, error) { return u.store.ModemDepth(ctx, u.Config.ID) }
 
-// Run runs the unit until ctx ends.
+// Run runs the unit until ctx ends: with one instance, its components all
+// the time; in cluster mode, while this instance holds the modem's lease
+// (a standby unit never claims a message nor talks to the modem).
 func (u *Unit) Run(ctx context.Context) {
+	if u.cluster.On {
+		u.runLeased(ctx)
+		return
+	}
+	since := time.Now()
+	u.own.mu.Lock()
+	u.own.since = since
+	u.own.mu.Unlock()
+	l := store.Lease{Name: store.LeaseName(u.ID()), Holder: u.cluster.Instance, URL: u.cluster.URL, Acquired: since, Renewed: since, Current: true}
+	u.observe(lease.Status{Lease: l, Held: true, Seen: since})
+	defer func() {
+		l.Current = false
+		u.observe(lease.Status{Lease: l, Seen: time.Now(), Lost: "shutting down"})
+	}()
+	u.runComponents(ctx)
+}
+
+// runComponents runs the relay session, the scheduler, the poller, the
+// inbox sweep and the outbox worker until ctx ends.
+func (u *Unit) runComponents(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, f := range []func(context.Context){u.Session.Run, u.Sched.Run, u.Poller.Run, u.Inbox.Run, u.Outbox.Run} {
 		wg.Add(1)
