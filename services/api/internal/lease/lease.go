@@ -112,7 +112,9 @@ type holder struct {
 // whenever it has it, until ctx ends.
 func (h *holder) standby(ctx context.Context, run func(context.Context)) {
 	prev := ""
-	{ // who held it before: for the log of the first take-over
+	shown := "" // the other holder the log named last
+	// Who held it before: for the log of the first take-over.
+	{
 		rctx, cancel := context.WithTimeout(ctx, h.TTL)
 		if l, err := h.Store.GetLease(rctx, h.Name); err == nil {
 			prev = l.Holder
@@ -136,13 +138,15 @@ func (h *holder) standby(ctx context.Context, run func(context.Context)) {
 		case held:
 			h.recovered()
 			prev = h.term(ctx, l, sent, prev, run)
+			shown = ""
 			if ctx.Err() != nil {
 				return
 			}
 		default:
 			h.recovered()
-			if l.Holder != prev {
-				h.Logger.Info(h.What+" is driven by another instance", "holder", l.Holder, "url", l.URL, "token", l.Token)
+			if l.Holder != shown {
+				h.Logger.Info("standby: another instance has "+h.What, "holder", l.Holder, "url", l.URL, "token", l.Token)
+				shown = l.Holder
 			}
 			prev = l.Holder
 			h.Observe(Status{Lease: l, Seen: sent})

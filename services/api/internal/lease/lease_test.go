@@ -308,6 +308,9 @@ func TestTwoHoldersTakeOver(t *testing.T) {
 	if r.starts("api-2") != 0 {
 		t.Fatal("api-2 ran while api-1 held the lease")
 	}
+	waitFor(t, "api-2 logs that it is standby", func() bool {
+		return strings.Contains(logs[1].String(), `msg="standby: another instance has the event delivery" lease=events holder=api-1`)
+	})
 
 	// A shutdown releases: api-2 takes over at its next attempt.
 	t0 := time.Now()
