@@ -22,7 +22,8 @@ const backupUsage = "usage: api backup [flags] FILE: an online copy of API_DATA_
 
 // backup is `api backup [flags] FILE`: a consistent copy of the message
 // store, safe while the api runs and writes. Exit 0 when FILE is written,
-// 1 when it cannot be (FILE exists, no store, I/O), 2 for bad usage.
+// 1 when it cannot be (FILE exists, no store, I/O), 2 for bad usage
+// (API_DATABASE_URL set: PostgreSQL is backed up with pg_dump).
 func backup(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || strings.HasPrefix(args[len(args)-1], "-") {
 		fmt.Fprintln(stderr, "api backup:", backupUsage)
@@ -38,6 +39,11 @@ func backup(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		for _, l := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintln(stderr, "api backup:", l)
 		}
+		return 2
+	}
+	if cfg.DatabaseURL != "" {
+		fmt.Fprintln(stderr, "api backup: API_DATABASE_URL is set: the store is in PostgreSQL, which this command does not copy; "+
+			"back it up with pg_dump (e.g. pg_dump -Fc -f FILE \"$API_DATABASE_URL\")")
 		return 2
 	}
 	src := filepath.Join(cfg.DataDir, store.FileName)

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -27,7 +28,9 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/config"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/fleet"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/httpapi"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/lease"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/mqttbridge"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/submit"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/webhook"
@@ -74,13 +77,25 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	defer stopModem()
 
 	// The message store: every received SMS and status report (and the
-	// outbox) is committed here before the modem's copy is deleted.
-	st, err := store.OpenDir(ctx, cfg.DataDir, store.Options{IncompleteAfter: cfg.InboxIncompleteAfter})
+	// outbox) is committed here before the modem's copy is deleted. The
+	// SQLite file in the data directory, or the PostgreSQL database the
+	// instances of a cluster share.
+	st, err := store.OpenURL(ctx, cfg.DatabaseURL, cfg.DataDir, store.Options{IncompleteAfter: cfg.InboxIncompleteAfter})
 	if err != nil {
 		fmt.Fprintln(stderr, "api:", err)
 		return 1
 	}
 	defer st.Close()
+	if cfg.Cluster() {
+		log.Info("store: PostgreSQL, shared by the instances of a cluster", "database", st.Path(), "instance", cfg.Instance,
+			"advertise_url", cfg.AdvertiseURL, "lease_ttl", cfg.LeaseTTL)
+		if generated != "" || (len(cfg.Keys) == 0 && len(cfg.AdminKeys) == 0) {
+			log.Warn("no API_KEYS/API_ADMIN_KEYS configured: the key in the data directory is this instance's alone; " +
+				"give every instance of the cluster the same keys")
+		}
+	} else {
+		log.Info("store: SQLite, one instance", "database", st.Path(), "instance", cfg.Instance)
+	}
 
 	m := metrics.New()
 	m.WatchStore(st)
@@ -97,9 +112,19 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		Logger: log, OnResult: func(r string) { evm.WebhookDeliveries.WithLabelValues(r).Inc() },
 	})
 
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "api:", err)
+		return 1
+	}
+	if cfg.AdvertiseDefault { // the port is the listener's (API_LISTEN=:0 picks one)
+		cfg.AdvertiseURL = advertised(cfg.AdvertiseURL, ln.Addr())
+	}
+
 	// The modems: one unit per modem entry, each with its relay session,
 	// scheduler, poller, outbox worker and inbox sweep; the first is the
-	// default modem of the single-modem routes.
+	// default modem of the single-modem routes. In a cluster each unit
+	// drives its modem only while this instance holds the modem's lease.
 	modems := fleet.New(cfg, st, m, log)
 	def := modems.Default()
 	sub := submit.New(submit.Config{Store: st, Prepare: def.Ops.Prepare, Router: modems, Accepted: modems.Kick})
@@ -129,11 +154,6 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		SnapshotChanged: def.Poller.Changed,
 		OnStreams:       func(n int) { evm.Streams.Set(float64(n)) },
 	})
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		fmt.Fprintln(stderr, "api:", err)
-		return 1
-	}
 	relays := make([]string, len(cfg.Modems))
 	for i, mc := range cfg.Modems {
 		relays[i] = mc.ID + "=" + mc.RelayAddr
@@ -154,17 +174,48 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
-	// The MQTT bridge (API_MQTT_URL; mqtt.go), before the modems run so
-	// that it publishes every event from their start on.
-	if bridge, err := newMQTTBridge(ctx, cfg, st, modems.Units(), sub, m, log); err != nil {
-		fmt.Fprintln(stderr, "api:", err)
-		return 1
-	} else if bridge != nil {
-		bg(bridge.Run)
+	// The event delivery: webhooks, the MQTT bridge (API_MQTT_URL;
+	// mqtt.go) and the retention. With one instance they run all the
+	// time, the bridge built before the modems run so that it publishes
+	// every event from their start on; in a cluster they run on the
+	// instance that holds the lease "events", once for the cluster.
+	bridges := mqttBridges(cfg, st, modems.Units(), sub, m, log)
+	var bridge *mqttbridge.Bridge
+	if bridges != nil && !cfg.Cluster() {
+		if bridge, err = bridges(ctx); err != nil {
+			ln.Close()
+			if metricsLn != nil {
+				metricsLn.Close()
+			}
+			fmt.Fprintln(stderr, "api:", err)
+			return 1
+		}
+	}
+	singletons := func(ctx context.Context) {
+		var wg sync.WaitGroup
+		run := func(f func(context.Context)) {
+			wg.Add(1)
+			go func() { defer wg.Done(); f(ctx) }()
+		}
+		run(hooks.Run)
+		run(func(ctx context.Context) { retain(ctx, st, cfg.Retention, log) })
+		switch {
+		case bridge != nil:
+			run(bridge.Run)
+		case bridges != nil: // a bridge per term, from the events committed at its start on
+			run(func(ctx context.Context) { runBridge(ctx, bridges, cfg.Heartbeat, log) })
+		}
+		wg.Wait()
+	}
+	if cfg.Cluster() {
+		bg(func(ctx context.Context) {
+			lease.Hold(ctx, lease.Config{Store: st, Name: eventsLease, Holder: cfg.Instance, URL: cfg.AdvertiseURL,
+				TTL: cfg.LeaseTTL, Renew: cfg.Heartbeat, What: "the event delivery (webhooks, MQTT, retention)", Logger: log}, singletons)
+		})
+	} else {
+		bg(singletons)
 	}
 	bg(modems.Run)
-	bg(func(ctx context.Context) { retain(ctx, st, cfg.Retention, log) })
-	bg(hooks.Run)
 	serveErr := make(chan error, 2) // the API listener and the metrics listener
 	go func() { serveErr <- app.Listener(ln) }()
 	if metricsLn != nil {
@@ -189,6 +240,25 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	wg.Wait()
 	log.Info("shut down")
 	return code
+}
+
+// eventsLease is the lease of the cluster-wide event delivery: webhooks,
+// the MQTT bridge, the retention.
+const eventsLease = "events"
+
+// advertised is the default advertised URL with the listener's actual
+// port (API_LISTEN=:0 listens on a port the kernel picks).
+func advertised(def string, addr net.Addr) string {
+	u, err := url.Parse(def)
+	if err != nil {
+		return def
+	}
+	_, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return def
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), port)
+	return u.String()
 }
 
 func healthcheck(args []string, getenv func(string) string, stderr io.Writer) int {
