@@ -99,6 +99,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 
 	m := metrics.New()
 	m.WatchStore(st)
+	if cfg.Cluster() {
+		m.SetInstance(cfg.Instance) // before the fleet: the modems' owned series name it
+	}
 
 	// The event log's consumers: webhooks (the environment's one kept in
 	// step with API_WEBHOOK_URL) and the modems' own events.
@@ -135,6 +138,15 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		if len(modems.Units()) > 1 {
 			h.Eligible = func() string { return fleet.Eligible(u) }
 		}
+		if cfg.Cluster() {
+			h.Owner = ownerOf(u, log)
+			u.OnOwnership(func(o fleet.Ownership) {
+				u.Metrics.SetOwned(o.Owned)
+				if o.TookOver() {
+					u.Metrics.TookOver()
+				}
+			})
+		}
 		handles = append(handles, h)
 	}
 
@@ -151,8 +163,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		Inbox: st,
 		Store: st, Outbox: def.Outbox, Submit: sub,
 		Events: st, WebhooksChanged: hooks.Reload, MaxStreams: cfg.SSEMaxStreams, KeepAlive: cfg.SSEKeepAlive, StreamStop: streams,
-		SnapshotChanged: def.Poller.Changed,
-		OnStreams:       func(n int) { evm.Streams.Set(float64(n)) },
+		SnapshotChanged: def.Poller.Changed, Instance: cfg.Instance,
+		OnStreams: func(n int) { evm.Streams.Set(float64(n)) },
 	})
 	relays := make([]string, len(cfg.Modems))
 	for i, mc := range cfg.Modems {
@@ -240,6 +252,21 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	wg.Wait()
 	log.Info("shut down")
 	return code
+}
+
+// ownerOf is the HTTP layer's view of who drives the unit's modem.
+func ownerOf(u *fleet.Unit, log *slog.Logger) func(context.Context) httpapi.Owner {
+	return func(ctx context.Context) httpapi.Owner {
+		l, local, err := u.Owner(ctx)
+		if err != nil {
+			log.Warn("the owner of a modem is unknown", "modem", u.ID(), "err", err)
+			return httpapi.Owner{}
+		}
+		if !l.Current {
+			return httpapi.Owner{}
+		}
+		return httpapi.Owner{Instance: l.Holder, URL: l.URL, Since: l.Acquired, Local: local, Known: true}
+	}
 }
 
 // eventsLease is the lease of the cluster-wide event delivery: webhooks,

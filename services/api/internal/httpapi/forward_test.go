@@ -268,6 +268,15 @@ func TestForwardNoOwnerAndUnreachable(t *testing.T) {
 	if code != 503 || body["result"] != ResultUnavailable {
 		t.Errorf("no owner, original: %d %v", code, body)
 	}
+	// Not ready while nobody drives the default modem; ready on the
+	// instance that does not drive it while another one does.
+	if code, body, _ = call(t, b.url, "GET", "/readyz", "", ``, nil); code != 503 || body["reason"] != "no instance drives modem modem now" {
+		t.Errorf("readyz, no owner: %d %v", code, body)
+	}
+	c.set(Owner{Instance: "a", URL: a.url, Known: true})
+	if code, body, _ = call(t, b.url, "GET", "/readyz", "", ``, nil); code != 200 || body["ready"] != true || body["owner"] != "a" {
+		t.Errorf("readyz, driven by a: %d %v", code, body)
+	}
 	// A port nobody listens on.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -24,6 +24,16 @@ func (s *server) readiness(snap *poller.Snapshot) (bool, []string) {
 }
 
 func (s *server) readyz(c *fiber.Ctx) error {
+	// In a cluster an instance that does not drive the default modem is
+	// ready while another one does: a send it accepts goes to the shared
+	// outbox, and a modem operation is forwarded to the owner.
+	if o, remote := s.owner(s.Modems[0]); remote {
+		if !o.Known {
+			why := "no instance drives modem " + s.Modems[0].ID + " now"
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"ready": false, "reason": why, "reasons": []string{why}})
+		}
+		return c.JSON(fiber.Map{"ready": true, "owner": o.Instance})
+	}
 	ok, why := s.readiness(s.Snapshot())
 	if !ok {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"ready": false, "reason": why[0], "reasons": why})
