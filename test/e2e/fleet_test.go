@@ -59,46 +59,66 @@ func fleetSIM(i int) struct{ imsi, iccid, imei, oper string } {
 	return s
 }
 
-func newFleet(t *testing.T, o fleetOpts) *fleet {
+func newFleet(t testing.TB, o fleetOpts) *fleet {
 	t.Helper()
 	dir := t.TempDir()
 	s := &stack{t: t, dir: dir, api: freeAddr(t), apiM: freeAddr(t), key: adminKey}
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
 	s.client = &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
-	f := &fleet{stack: s}
-	var entries []string
-	for i, id := range o.ids {
-		sim := fleetSIM(i)
-		m := &simModem{id: id, ctl: freeAddr(t), relayAddr: freeAddr(t), relayM: freeAddr(t), imsi: sim.imsi, imei: sim.imei, oper: sim.oper}
-		link := filepath.Join(dir, "ttyUSB-"+id)
-		m.sim = startAs(t, dir, "simulator", "simulator-"+id, nil, "--link", link, "--control", m.ctl, "--log-level", "warn",
-			"--imsi", sim.imsi, "--iccid", sim.iccid, "--imei", sim.imei, "--operator", sim.oper, "--seed", fmt.Sprint(i+1))
-		s.waitHTTP("http://" + m.ctl + "/healthz")
-		m.relay = startAs(t, dir, "relay", "relay-"+id, []string{"RELAY_DEVICE=" + link, "RELAY_LISTEN=" + m.relayAddr, "RELAY_METRICS_LISTEN=" + m.relayM})
-		s.waitHTTP("http://" + m.relayM + "/healthz")
-		f.modems = append(f.modems, m)
-		entries = append(entries, fmt.Sprintf(`{"id": %q, "relay": %q}`, id, m.relayAddr))
-	}
-	file := fmt.Sprintf(`{"modems": [%s]`, strings.Join(entries, ", "))
-	if o.routes != "" {
-		file += `, "routes": ` + o.routes
-	}
-	file += "}\n"
-	modemsFile := filepath.Join(dir, "modems.json")
-	if err := os.WriteFile(modemsFile, []byte(file), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	f := &fleet{stack: s, modems: startSimModems(s, o.ids)}
+	modemsFile := writeModemsFile(s, f.modems, o.routes)
 	s.ctl, s.relayAddr, s.relayM, s.sim, s.relay = f.modems[0].ctl, f.modems[0].relayAddr, f.modems[0].relayM, f.modems[0].sim, f.modems[0].relay
 	s.apiEnv = append([]string{
 		"API_LISTEN=" + s.api, "API_METRICS_LISTEN=" + s.apiM, "API_MODEMS_FILE=" + modemsFile, "API_DATA_DIR=" + filepath.Join(dir, "data"),
 		"API_SMS_PACING=0", "API_POLL_INTERVAL=200ms", "API_RECONNECT_MIN=20ms", "API_RECONNECT_MAX=300ms",
 		"API_QUEUE_SIZE=512", "API_DEFAULT_COUNTRY=43", "API_LOG_LEVEL=info", "API_KEYS=" + userKey, "API_ADMIN_KEYS=" + adminKey,
-	}, o.apiEnv...)
+	}, append(apiDatabaseEnv(t), o.apiEnv...)...)
 	s.apiProc = start(t, dir, "api", s.apiEnv)
 	s.waitHTTP("http://" + s.api + "/healthz")
 	f.waitAllEligible()
+	checkAPIDatabase(t, s.apiEnv)
 	return f
+}
+
+// startSimModems starts a simulator and its relay for each id, in the
+// stack's directory.
+func startSimModems(s *stack, ids []string) []*simModem {
+	s.t.Helper()
+	var modems []*simModem
+	for i, id := range ids {
+		sim := fleetSIM(i)
+		m := &simModem{id: id, ctl: freeAddr(s.t), relayAddr: freeAddr(s.t), relayM: freeAddr(s.t), imsi: sim.imsi, imei: sim.imei, oper: sim.oper}
+		link := filepath.Join(s.dir, "ttyUSB-"+id)
+		m.sim = startAs(s.t, s.dir, "simulator", "simulator-"+id, nil, "--link", link, "--control", m.ctl, "--log-level", "warn",
+			"--imsi", sim.imsi, "--iccid", sim.iccid, "--imei", sim.imei, "--operator", sim.oper, "--seed", fmt.Sprint(i+1))
+		s.waitHTTP("http://" + m.ctl + "/healthz")
+		m.relay = startAs(s.t, s.dir, "relay", "relay-"+id, []string{"RELAY_DEVICE=" + link, "RELAY_LISTEN=" + m.relayAddr, "RELAY_METRICS_LISTEN=" + m.relayM})
+		s.waitHTTP("http://" + m.relayM + "/healthz")
+		modems = append(modems, m)
+	}
+	return modems
+}
+
+// writeModemsFile writes the api's modems file (API_MODEMS_FILE) for the
+// modems, with the "routes" JSON array unless it is "", and returns its
+// path.
+func writeModemsFile(s *stack, modems []*simModem, routes string) string {
+	s.t.Helper()
+	var entries []string
+	for _, m := range modems {
+		entries = append(entries, fmt.Sprintf(`{"id": %q, "relay": %q}`, m.id, m.relayAddr))
+	}
+	file := fmt.Sprintf(`{"modems": [%s]`, strings.Join(entries, ", "))
+	if routes != "" {
+		file += `, "routes": ` + routes
+	}
+	file += "}\n"
+	path := filepath.Join(s.dir, "modems.json")
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	return path
 }
 
 // modemView is an entry of GET /v1/modems.
@@ -110,7 +130,12 @@ type modemView struct {
 	NotReady []string
 	Eligible bool   `json:"eligible"`
 	Why      string `json:"notEligible"`
-	Outbox   struct {
+	Owner    *struct {
+		Instance string `json:"instance"`
+		URL      string `json:"url"`
+		Local    bool   `json:"local"`
+	} `json:"owner"` // the instance driving it, in a cluster`
+	Outbox struct {
 		Depth int `json:"depth"`
 	} `json:"outbox"`
 	Status struct {

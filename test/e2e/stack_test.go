@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sim-modem-api/sim-modem-api/services/api/pgtest"
 	"github.com/sim-modem-api/sim-modem-api/simulator/control"
 	"go.uber.org/goleak"
 )
@@ -33,6 +35,27 @@ var binDir string
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
+		var err error
+		if onPostgres, err = parseTestDatabase(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 2
+		}
+		defer func() {
+			if err := stopPostgres(); err != nil {
+				fmt.Fprintln(os.Stderr, "e2e: stopping PostgreSQL:", err)
+			}
+		}()
+		if onPostgres {
+			// At once: a run against PostgreSQL without it skips as a
+			// whole, or fails under CI.
+			if _, err := startPostgres(); errors.Is(err, pgtest.ErrNotInstalled) && os.Getenv("CI") == "" {
+				fmt.Fprintf(os.Stderr, "e2e: %v: skipping the run with %s=postgres\n", err, testDatabaseEnv)
+				return 0
+			} else if err != nil {
+				fmt.Fprintln(os.Stderr, "e2e:", err)
+				return 1
+			}
+		}
 		dir, err := os.MkdirTemp("", "e2e-bin-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -50,6 +73,10 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		code := m.Run()
+		if err := stopPostgres(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: stopping PostgreSQL:", err)
+			code = 1
+		}
 		if code == 0 {
 			if err := goleak.Find(); err != nil {
 				fmt.Fprintln(os.Stderr, "goleak:", err)
@@ -69,14 +96,14 @@ type proc struct {
 	done chan struct{}
 }
 
-func start(t *testing.T, dir, name string, env []string, args ...string) *proc {
+func start(t testing.TB, dir, name string, env []string, args ...string) *proc {
 	t.Helper()
 	return startAs(t, dir, name, name, env, args...)
 }
 
 // startAs starts the binary bin under another name (its log file's and
 // in messages): one of several simulators or relays.
-func startAs(t *testing.T, dir, bin, name string, env []string, args ...string) *proc {
+func startAs(t testing.TB, dir, bin, name string, env []string, args ...string) *proc {
 	t.Helper()
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.Create(logPath)
@@ -96,7 +123,7 @@ func startAs(t *testing.T, dir, bin, name string, env []string, args ...string) 
 	return p
 }
 
-func (p *proc) stop(t *testing.T) {
+func (p *proc) stop(t testing.TB) {
 	select {
 	case <-p.done:
 		return
@@ -133,7 +160,7 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -145,7 +172,7 @@ func freeAddr(t *testing.T) string {
 
 // stack is simulator + relay + api on loopback.
 type stack struct {
-	t                      *testing.T
+	t                      testing.TB
 	dir, link              string
 	ctl, relayAddr, relayM string
 	api, apiM              string // the API port, the metrics listener
@@ -161,9 +188,10 @@ type stackOpts struct {
 	relayEnv []string // extra RELAY_* settings
 	simArgs  []string
 	noKeys   bool
+	engine   string // the api's database: "sqlite", "postgres", or "" for the run's (API_TEST_DATABASE)
 }
 
-func newStack(t *testing.T, o stackOpts) *stack {
+func newStack(t testing.TB, o stackOpts) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	s := &stack{t: t, dir: dir, link: filepath.Join(dir, "ttyUSB2"), ctl: freeAddr(t), relayAddr: freeAddr(t), relayM: freeAddr(t), api: freeAddr(t), apiM: freeAddr(t), relayEnv: o.relayEnv}
@@ -181,13 +209,14 @@ func newStack(t *testing.T, o stackOpts) *stack {
 	if !o.noKeys {
 		s.apiEnv = append(s.apiEnv, "API_KEYS="+userKey, "API_ADMIN_KEYS="+adminKey)
 	}
-	s.apiEnv = append(s.apiEnv, o.apiEnv...)
+	s.apiEnv = append(append(s.apiEnv, engineEnv(t, o.engine)...), o.apiEnv...)
 	s.apiProc = start(t, dir, "api", s.apiEnv)
 	s.key = adminKey
 	if o.noKeys {
 		s.key = s.generatedKey()
 	}
 	s.waitReady()
+	checkAPIDatabase(t, s.apiEnv)
 	return s
 }
 
