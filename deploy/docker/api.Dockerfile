@@ -1,7 +1,7 @@
 # The api image: one static binary and its data directory. Built by
 # `make images` from prebuilt binaries (no registry, no RUN step).
 FROM scratch
-# No time zone database (without -tags timetzdata: the 20 MB budget of
+# No time zone database (without -tags timetzdata: the size budget of
 # scripts/images): TZ reads /usr/share/zoneinfo, which compose.yaml mounts
 # from the host; without it the api logs in UTC.
 COPY api /api
