@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Helpers shared by scripts/compose-e2e and scripts/qemu-arm (sourced, not run).
+# Helpers shared by scripts/compose-e2e, scripts/compose-cluster-e2e and
+# scripts/qemu-arm (sourced, not run).
 
 # log MSG... prints a progress line with the seconds since the start.
 log() { printf '[%s +%3ss] %s\n' "${LOG_NAME:-test}" "$SECONDS" "$*"; }
@@ -92,4 +93,28 @@ sent = json.load(sys.stdin)
 items = sent if isinstance(sent, list) else sent.get("sent", sent.get("messages", []))
 ok = any(to in json.dumps(m, ensure_ascii=False) and text in json.dumps(m, ensure_ascii=False) for m in items)
 sys.exit(0 if ok else 1)' "$2" "$3"
+}
+
+# standin_prometheus_image DIR TAG builds the image TAG in DIR (a scratch
+# directory): no registry here, so no prom/prometheus, but a stand-in for
+# the stacks' `prometheus` service (PROMETHEUS_IMAGE), FROM scratch with
+# Debian's prometheus binary and the C libraries it links (ldd), run as
+# nobody like the official image.
+standin_prometheus_image() {
+	local pctx=$1/prom-image tag=$2 lib
+	mkdir -p "$pctx/root/bin" "$pctx/empty"
+	cp "$(command -v prometheus)" "$pctx/root/bin/prometheus"
+	while read -r lib; do
+		mkdir -p "$pctx/root$(dirname "$lib")"
+		cp -L "$lib" "$pctx/root$lib"
+	done < <(ldd "$(command -v prometheus)" | grep -oE '/[^ ]+' | sort -u)
+	cat >"$pctx/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY root/ /
+COPY --chown=65534:65534 empty/ /prometheus/
+USER 65534:65534
+ENTRYPOINT ["/bin/prometheus"]
+DOCKERFILE
+	DOCKER_BUILDKIT=0 timeout 300 docker build -q -t "$tag" "$pctx" >/dev/null 2>"$1/prom-build.log" ||
+		die "stand-in Prometheus image: $(cat "$1/prom-build.log")"
 }
