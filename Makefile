@@ -67,7 +67,7 @@ clean: ## remove build output
 	rm -rf $(BIN) .run
 
 # ---- deployment (issue #5): images, compose and qemu tests, install -------
-.PHONY: images compose-test qemu-test install
+.PHONY: images compose-test compose-cluster-test qemu-test install
 
 PLATFORMS        ?= linux/amd64 linux/arm/v7 linux/arm64
 PREFIX           ?= /usr/local
@@ -79,8 +79,12 @@ CONF_DIR         ?= /etc/sim-modem-api
 images: ## container images from static binaries, no registry needed (PLATFORMS="linux/amd64 linux/arm/v7 linux/arm64")
 	./scripts/images $(PLATFORMS)
 
-compose-test: ## the compose stack on the simulator on a real Docker engine: SMS end to end, health, metrics, Prometheus checks
+compose-test: ## the compose stacks on the simulator on a real Docker engine: one api (SMS end to end, health, metrics, Prometheus checks), then two on PostgreSQL
 	./scripts/compose-e2e
+	./scripts/compose-cluster-e2e
+
+compose-cluster-test: ## the cluster's compose stack alone: two api instances on PostgreSQL, two simulated modems, one instance killed
+	./scripts/compose-cluster-e2e
 
 qemu-test: ## the linux/arm/v7 binaries under qemu-arm-static: one SMS end to end, resident memory
 	./scripts/qemu-arm
