@@ -39,10 +39,13 @@ func (m *Metrics) instanceName() (string, bool) {
 }
 
 // SetOwned sets simmodem_api_modem_owned{modem,instance}: 1 while this
-// instance drives the modem (holds its lease), 0 while it does not. The
+// instance drives the modem (holds its lease), 0 while it does not. In
+// cluster mode the modem's modem_* gauges are exported only while it is
+// 1: the owner's are the modem's. The
 // fleet calls it when it acquires the lease (true), and when it stops
 // driving the modem (false): lease lost, not renewed in time, released.
 func (mm *Modem) SetOwned(owned bool) {
+	mm.drives.Store(owned)
 	inst, _ := mm.metrics.instanceName()
 	v := 0.0
 	if owned {

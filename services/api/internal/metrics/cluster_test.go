@@ -24,11 +24,20 @@ simmodem_api_modem_owned{instance="api1",modem="b"} 0
 	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "simmodem_api_modem_owned"); err != nil {
 		t.Fatal(err)
 	}
+	// Neither driven here: no modem_* gauge of either (the owner
+	// exports them; a standby's unpolled modem_up 0 would fire alerts).
+	if n := testutil.CollectAndCount(m.Registry, "modem_up"); n != 0 {
+		t.Fatalf("%d modem_up series on a standby instance", n)
+	}
 	a.SetOwned(true)
 	a.TookOver()
 	a.SetOwned(false)
 	a.SetOwned(true)
 	a.TookOver()
+	up := "\n# HELP modem_up 1 if the modem answered the last status poll, 0 if it is unreachable (then no other modem_* value of it is exported).\n# TYPE modem_up gauge\nmodem_up{modem=\"a\"} 1\n"
+	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(up), "modem_up"); err != nil {
+		t.Fatalf("the driven modem's gauges: %v", err)
+	}
 	b.Forwarded(ForwardAnswered)
 	b.Forwarded(ForwardUnreachable)
 	b.Forwarded(ForwardAnswered)

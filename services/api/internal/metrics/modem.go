@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sim-modem-api/sim-modem-api/modem/at"
@@ -23,6 +24,11 @@ type Modem struct {
 	id      string
 	metrics *Metrics
 	owned   *prometheus.GaugeVec // curried with modem; labelled instance at SetOwned
+	// drives: SetOwned's last value. In cluster mode (SetInstance) an
+	// instance exports the modem_* gauges only of the modems it drives,
+	// so that a standby instance's unpolled view (modem_up 0) neither
+	// fires the per-modem alerts nor hides the owner's series.
+	drives atomic.Bool
 
 	// ATCommands counts AT commands by command and result class.
 	ATCommands *prometheus.CounterVec
@@ -86,9 +92,6 @@ func (m *Metrics) Modem(id string, snapshot func() *poller.Snapshot) *Modem {
 	if snapshot == nil {
 		snapshot = func() *poller.Snapshot { return nil }
 	}
-	if !m.states.add(id, snapshot) {
-		panic(fmt.Sprintf("metrics: Modem(%q) called twice", id))
-	}
 	l := prometheus.Labels{modemLabel: id}
 	v := &m.vecs
 	mm := &Modem{
@@ -141,6 +144,10 @@ func (m *Metrics) Modem(id string, snapshot func() *poller.Snapshot) *Modem {
 	zero(mm.StatusReports, "matched", "unmatched", "invalid")
 	zero(mm.InboxErrors, "sweep", "delete", "expire")
 	zero(mm.ForwardedRequests, forwardResults...)
+	_, cluster := m.instanceName()
+	if !m.states.add(id, snapshot, func() bool { return !cluster || mm.drives.Load() }) {
+		panic(fmt.Sprintf("metrics: Modem(%q) called twice", id))
+	}
 	if inst, ok := m.instanceName(); ok {
 		mm.owned.WithLabelValues(inst)
 	}
@@ -299,16 +306,21 @@ func modemDesc(name, help string, labels ...string) *prometheus.Desc {
 type modemCollector struct {
 	mu        sync.Mutex
 	snapshots map[string]func() *poller.Snapshot
+	exported  map[string]func() bool // whether this instance exports the modem's gauges now
 }
 
-// add adds a modem; false if its id is taken.
-func (c *modemCollector) add(id string, snapshot func() *poller.Snapshot) bool {
+// add adds a modem whose gauges are exported while exported() is true;
+// false if its id is taken.
+func (c *modemCollector) add(id string, snapshot func() *poller.Snapshot, exported func() bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.snapshots[id]; ok {
 		return false
 	}
-	c.snapshots[id] = snapshot
+	if c.exported == nil {
+		c.exported = map[string]func() bool{}
+	}
+	c.snapshots[id], c.exported[id] = snapshot, exported
 	return true
 }
 
@@ -325,13 +337,16 @@ func (c *modemCollector) Collect(ch chan<- prometheus.Metric) {
 		ids = append(ids, id)
 	}
 	snapshots := make([]func() *poller.Snapshot, len(ids))
+	exported := make([]func() bool, len(ids))
 	sort.Strings(ids)
 	for i, id := range ids {
-		snapshots[i] = c.snapshots[id]
+		snapshots[i], exported[i] = c.snapshots[id], c.exported[id]
 	}
 	c.mu.Unlock()
 	for i, id := range ids {
-		collectModem(ch, id, snapshots[i]())
+		if exported[i]() {
+			collectModem(ch, id, snapshots[i]())
+		}
 	}
 }
 
