@@ -145,3 +145,44 @@ func TestBenchOutboxAcceptAndMemory(t *testing.T) {
 		t.Fatal("no messages listed")
 	}
 }
+
+// POST /v1/messages on PostgreSQL against SQLite (issue 14's figure):
+// messages accepted per second through real HTTP by 1 and by 16
+// concurrent clients, each message an own committed transaction, sendAt an
+// hour ahead so that the modem plays no part. ns/op is the wall time per
+// accepted message, so with 16 clients the inverse of the throughput.
+//
+//	go test -run '^$' -bench AcceptMessages -benchtime 3000x ./e2e
+func BenchmarkAcceptMessages(b *testing.B) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run("engine="+engine, func(b *testing.B) {
+			s := newStack(b, stackOpts{engine: engine, apiEnv: []string{"API_POLL_INTERVAL=2s"}})
+			later := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+			var seq atomic.Int64
+			for _, clients := range []int{1, 16} {
+				b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+					var next, bad atomic.Int64
+					var wg sync.WaitGroup
+					b.ResetTimer()
+					for range clients {
+						wg.Go(func() {
+							for next.Add(1) <= int64(b.N) {
+								n := seq.Add(1)
+								body := fmt.Sprintf(`{"to":"+43660%07d","text":"bench message %d, a little longer than a greeting","sendAt":"%s"}`, n%10000000, n, later)
+								if code, _ := s.postMessage(body); code != 202 {
+									bad.Add(1)
+								}
+							}
+						})
+					}
+					wg.Wait()
+					b.StopTimer()
+					if bad.Load() > 0 {
+						b.Fatalf("%d of %d messages not accepted", bad.Load(), b.N)
+					}
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+				})
+			}
+		})
+	}
+}
