@@ -6,6 +6,7 @@ SHELL := /bin/bash
 GO            ?= go
 BIN           := bin
 PKGS          := ./modem/... ./simulator/... ./services/relay/... ./services/api/... ./test/...
+PG_PKGS       := ./services/api/internal/store/... ./services/api/internal/lease/... ./test/e2e/...
 CMDS          := simulator/cmd/simulator services/relay/cmd/relay services/api/cmd/api
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 FUZZTIME      ?= 5s
@@ -31,8 +32,9 @@ smoke: build ## start the stack as `make run` does (one modem, then two), drive 
 
 test: lint test-go fuzz cross smoke ## every check CI runs: lint, tests with -race, fuzz, cross-builds, run smoke test
 
-test-go: ## unit and end-to-end tests with the race detector
+test-go: ## unit and end-to-end tests with the race detector, then those with API_TEST_DATABASE again on PostgreSQL
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m $(PKGS)
+	API_TEST_DATABASE=postgres CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m $(PG_PKGS)
 
 lint: ## repository hygiene, gofmt, go vet and staticcheck
 	./scripts/check-repo
