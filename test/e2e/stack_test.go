@@ -123,12 +123,24 @@ func startAs(t testing.TB, dir, bin, name string, env []string, args ...string) 
 	return p
 }
 
+// stop stops the process with SIGTERM unless it has exited (or was
+// killed) already; when the test failed it shows the end of its log.
 func (p *proc) stop(t testing.TB) {
 	select {
 	case <-p.done:
-		return
 	default:
+		p.term(t)
 	}
+	if t.Failed() {
+		b, _ := os.ReadFile(p.log)
+		if len(b) > 6000 {
+			b = b[len(b)-6000:]
+		}
+		t.Logf("--- %s log (tail) ---\n%s", p.name, b)
+	}
+}
+
+func (p *proc) term(t testing.TB) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -139,13 +151,6 @@ func (p *proc) stop(t testing.TB) {
 		t.Errorf("%s did not stop on SIGTERM; killing it", p.name)
 		_ = p.cmd.Process.Kill()
 		<-p.done
-	}
-	if t.Failed() {
-		b, _ := os.ReadFile(p.log)
-		if len(b) > 6000 {
-			b = b[len(b)-6000:]
-		}
-		t.Logf("--- %s log (tail) ---\n%s", p.name, b)
 	}
 }
 
@@ -160,14 +165,35 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
+// handedOut are the addresses freeAddr returned: the kernel may give a
+// port that was free and closed again to the next listener on port 0, so
+// that two processes of one stack would be told the same one.
+var handedOut struct {
+	sync.Mutex
+	addrs map[string]bool
+}
+
+// freeAddr returns a loopback address that was free and that it has not
+// returned before.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.addrs == nil {
+		handedOut.addrs = map[string]bool{}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr
+		}
+	}
 }
 
 // stack is simulator + relay + api on loopback.
