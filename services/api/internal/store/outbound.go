@@ -232,12 +232,16 @@ func (s *Store) ClaimNext(ctx context.Context, modemID int64, name string) (msg 
 			AND (modem_id IS NULL OR modem_id = ?) AND `+s.routeMatch()+` AND send_at <= ? ORDER BY id LIMIT 1`+s.claimLock(), modemID, name, now).Scan(&row)
 		if errors.Is(err, sql.ErrNoRows) {
 			row = 0
-			var next sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT min(send_at) FROM messages WHERE direction = 'out' AND state = 'queued'
-				AND (modem_id IS NULL OR modem_id = ?) AND `+s.routeMatch(), modemID, name).Scan(&next); err != nil {
+			// The first in send_at order: a walk of messages_outbox that
+			// stops at the first row this modem may send, not a min()
+			// over every queued row.
+			var next int64
+			err := tx.QueryRowContext(ctx, `SELECT send_at FROM messages WHERE direction = 'out' AND state = 'queued'
+				AND (modem_id IS NULL OR modem_id = ?) AND `+s.routeMatch()+` ORDER BY send_at LIMIT 1`, modemID, name).Scan(&next)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			nextDue = msTime(next.Int64)
+			nextDue = msTime(next)
 			return nil
 		}
 		if err != nil {
