@@ -605,3 +605,36 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// DatabaseEnv selects the engine a package's tests run against: unset or
+// "sqlite", SQLite files; "postgres", a PostgreSQL server of pgtest (make
+// test runs the store's, the lease's, the fleet's and the e2e tests both
+// ways).
+const DatabaseEnv = "API_TEST_DATABASE"
+
+// MainServer is for a TestMain: it starts a server when DatabaseEnv says
+// "postgres" and returns it (the caller stops it after m.Run), or nil for
+// SQLite. It exits the test binary when the variable is invalid or the
+// server does not start; without PostgreSQL installed it exits 0, the
+// package's tests skipped, unless $CI is set (CI must run them).
+func MainServer(pkg string) *Server {
+	switch e := os.Getenv(DatabaseEnv); e {
+	case "", "sqlite":
+		return nil
+	case "postgres":
+		srv, err := StartServer()
+		if errors.Is(err, ErrNotInstalled) && os.Getenv("CI") == "" {
+			fmt.Fprintf(os.Stderr, "%s: skipped: %v\n", pkg, err)
+			os.Exit(0)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", pkg, err)
+			os.Exit(1)
+		}
+		return srv
+	default:
+		fmt.Fprintf(os.Stderr, "%s: %s=%q: want sqlite or postgres\n", pkg, DatabaseEnv, e)
+		os.Exit(2)
+		return nil
+	}
+}

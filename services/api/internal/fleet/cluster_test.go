@@ -24,28 +24,12 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/simulator/device"
 )
 
-// testDatabaseEnv selects the store as the store's tests do: unset or
-// "sqlite", one SQLite store that both test instances share; "postgres",
-// a database on a PostgreSQL server the tests start, with a Store per
-// instance.
-const testDatabaseEnv = "API_TEST_DATABASE"
-
+// pg is the PostgreSQL server of a postgres run (pgtest.DatabaseEnv):
+// one Store per instance on one database; nil for SQLite.
 var pg *pgtest.Server
 
 func TestMain(m *testing.M) {
-	switch e := os.Getenv(testDatabaseEnv); e {
-	case "", "sqlite":
-	case "postgres":
-		srv, err := pgtest.StartServer()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "fleet tests:", err)
-			os.Exit(1)
-		}
-		pg = srv
-	default:
-		fmt.Fprintf(os.Stderr, "fleet tests: %s=%q: want sqlite or postgres\n", testDatabaseEnv, e)
-		os.Exit(2)
-	}
+	pg = pgtest.MainServer("fleet tests")
 	code := m.Run()
 	if pg != nil {
 		if err := pg.Stop(); err != nil {

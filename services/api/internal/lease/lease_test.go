@@ -20,28 +20,12 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/pgtest"
 )
 
-// testDatabaseEnv selects the store the tests run against, as the store's
-// own tests do: unset or "sqlite", a file in a temporary directory;
-// "postgres", a database of its own on a PostgreSQL server the tests
-// start, with one Store per holder (two instances).
-const testDatabaseEnv = "API_TEST_DATABASE"
-
+// pg is the PostgreSQL server of a postgres run (pgtest.DatabaseEnv):
+// one Store per instance on one database; nil for SQLite.
 var pg *pgtest.Server
 
 func TestMain(m *testing.M) {
-	switch e := os.Getenv(testDatabaseEnv); e {
-	case "", "sqlite":
-	case "postgres":
-		srv, err := pgtest.StartServer()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "lease tests:", err)
-			os.Exit(1)
-		}
-		pg = srv
-	default:
-		fmt.Fprintf(os.Stderr, "lease tests: %s=%q: want sqlite or postgres\n", testDatabaseEnv, e)
-		os.Exit(2)
-	}
+	pg = pgtest.MainServer("lease tests")
 	code := m.Run()
 	if pg != nil {
 		if err := pg.Stop(); err != nil {

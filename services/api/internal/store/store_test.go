@@ -18,32 +18,15 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/pgtest"
 )
 
-// TestDatabaseEnv selects the engine the package's tests run against:
-// unset or "sqlite", a file in a temporary directory; "postgres", a
-// database of its own on a PostgreSQL server the tests start (pgtest).
-// make test runs them both ways.
-const TestDatabaseEnv = "API_TEST_DATABASE"
-
-// pg is the PostgreSQL server of a postgres run (nil otherwise).
+// pg is the PostgreSQL server of a postgres run (API_TEST_DATABASE=
+// postgres: every test opens a database of its own there), nil otherwise.
 var pg *pgtest.Server
 
 func TestMain(m *testing.M) {
 	if os.Getenv(crashChildEnv) != "" {
 		os.Exit(crashChild())
 	}
-	switch e := os.Getenv(TestDatabaseEnv); e {
-	case "", "sqlite":
-	case "postgres":
-		srv, err := pgtest.StartServer()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "store tests:", err)
-			os.Exit(1)
-		}
-		pg = srv
-	default:
-		fmt.Fprintf(os.Stderr, "store tests: %s=%q: want sqlite or postgres\n", TestDatabaseEnv, e)
-		os.Exit(2)
-	}
+	pg = pgtest.MainServer("store tests")
 	code := m.Run()
 	if pg != nil {
 		if err := pg.Stop(); err != nil {
