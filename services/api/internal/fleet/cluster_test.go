@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/config"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store/storetest"
 	"github.com/sim-modem-api/sim-modem-api/services/api/pgtest"
 	"github.com/sim-modem-api/sim-modem-api/simulator/device"
 )
@@ -46,34 +46,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// openStores opens the store of n instances: one SQLite store they
-// share, or a Store each on one PostgreSQL database.
-func openStores(t *testing.T, n int) []*store.Store {
-	t.Helper()
-	ctx := context.Background()
-	var out []*store.Store
-	if pg == nil {
-		st, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName), store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		for range n {
-			out = append(out, st)
-		}
-		return out
-	}
-	url := pg.NewDatabase(t)
-	for range n {
-		st, err := store.OpenPostgres(ctx, url, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		out = append(out, st)
-	}
-	return out
-}
+// openStores opens the store of n instances (storetest.Instances).
+func openStores(t *testing.T, n int) []*store.Store { return storetest.Instances(t, pg, n) }
 
 // relay is a stand-in for the relay in front of a simulated modem: one
 // client in control at a time (another is refused as the relay refuses

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store/storetest"
 	"github.com/sim-modem-api/sim-modem-api/services/api/pgtest"
 )
 
@@ -48,34 +48,8 @@ const (
 	renew = 200 * time.Millisecond
 )
 
-// openStores opens the store n holders share: one SQLite store (one
-// instance), or n Stores on one PostgreSQL database (n instances).
-func openStores(t *testing.T, n int) []*store.Store {
-	t.Helper()
-	ctx := context.Background()
-	var out []*store.Store
-	if pg == nil {
-		st, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName), store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		for range n {
-			out = append(out, st)
-		}
-		return out
-	}
-	url := pg.NewDatabase(t)
-	for range n {
-		st, err := store.OpenPostgres(ctx, url, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		out = append(out, st)
-	}
-	return out
-}
+// openStores opens the store of n instances (storetest.Instances).
+func openStores(t *testing.T, n int) []*store.Store { return storetest.Instances(t, pg, n) }
 
 // killable is a holder's store that can be cut off as by kill -9 or a
 // network partition: from then on every call hangs until its context

@@ -2,6 +2,7 @@ package store
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -46,7 +47,7 @@ func FuzzRebind(f *testing.F) {
 			t.Fatalf("rebind(%q) = %q: more than ? changed", in, out)
 		}
 		for i, m := range numbered.FindAllString(out, -1) {
-			if m != "$"+itoa(i+1) {
+			if m != "$"+strconv.Itoa(i+1) {
 				t.Fatalf("rebind(%q) = %q: parameter %d is %s", in, out, i+1, m)
 			}
 		}
@@ -54,17 +55,4 @@ func FuzzRebind(f *testing.F) {
 			t.Fatalf("rebind(%q) = %q: more parameters than ?", in, out)
 		}
 	})
-}
-
-func itoa(i int) string {
-	var b [20]byte
-	n := len(b)
-	for {
-		n--
-		b[n] = byte('0' + i%10)
-		i /= 10
-		if i == 0 {
-			return string(b[n:])
-		}
-	}
 }
