@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 )
 
 // ErrNotInstalled is returned (wrapped) by StartServer when initdb or
@@ -637,4 +638,27 @@ func MainServer(pkg string) *Server {
 		os.Exit(2)
 		return nil
 	}
+}
+
+// Main is a package's TestMain for tests that run on either engine: the
+// server of MainServer handed to use (nil for SQLite), m.Run, the server
+// stopped, then a check for leaked goroutines (goleak) after a passing
+// run; it exits with the result.
+func Main(m *testing.M, pkg string, use func(*Server)) {
+	srv := MainServer(pkg)
+	use(srv)
+	code := m.Run()
+	if srv != nil {
+		if err := srv.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: stopping PostgreSQL: %v\n", pkg, err)
+			code = 1
+		}
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: leaked goroutines: %v\n", pkg, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }

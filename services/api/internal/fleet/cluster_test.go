@@ -7,12 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 
 	"github.com/sim-modem-api/sim-modem-api/modem/modemops"
 	"github.com/sim-modem-api/sim-modem-api/modem/relaywire"
@@ -29,21 +26,7 @@ import (
 var pg *pgtest.Server
 
 func TestMain(m *testing.M) {
-	pg = pgtest.MainServer("fleet tests")
-	code := m.Run()
-	if pg != nil {
-		if err := pg.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "fleet tests: stopping PostgreSQL:", err)
-			code = 1
-		}
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "fleet tests: leaked goroutines:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	pgtest.Main(m, "fleet tests", func(s *pgtest.Server) { pg = s })
 }
 
 // openStores opens the store of n instances (storetest.Instances).

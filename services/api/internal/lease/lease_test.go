@@ -6,14 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store/storetest"
@@ -25,21 +22,7 @@ import (
 var pg *pgtest.Server
 
 func TestMain(m *testing.M) {
-	pg = pgtest.MainServer("lease tests")
-	code := m.Run()
-	if pg != nil {
-		if err := pg.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "lease tests: stopping PostgreSQL:", err)
-			code = 1
-		}
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "lease tests: leaked goroutines:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	pgtest.Main(m, "lease tests", func(s *pgtest.Server) { pg = s })
 }
 
 // Timings of the tests: short, with room for a loaded machine under -race.

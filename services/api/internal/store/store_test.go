@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store/migrations"
 	"github.com/sim-modem-api/sim-modem-api/services/api/pgtest"
 )
@@ -26,21 +24,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(crashChildEnv) != "" {
 		os.Exit(crashChild())
 	}
-	pg = pgtest.MainServer("store tests")
-	code := m.Run()
-	if pg != nil {
-		if err := pg.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "store tests: stopping PostgreSQL:", err)
-			code = 1
-		}
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "store tests: leaked goroutines:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	pgtest.Main(m, "store tests", func(s *pgtest.Server) { pg = s })
 }
 
 // sqliteOnly skips a test of what only the SQLite engine has (its file,
