@@ -166,7 +166,13 @@ func (h *harness) waitDeviceUp() {
 // eventually polls cond until it holds or waitFor passes.
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(waitFor)
+	h.eventuallyWithin(waitFor, what, cond)
+}
+
+// eventuallyWithin polls cond until it holds or d passes.
+func (h *harness) eventuallyWithin(d time.Duration, what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			h.t.Fatalf("timed out waiting for %s", what)

@@ -125,7 +125,16 @@ func TestRoundTripsWhileBusy(t *testing.T) {
 // hold; the relay queues the rest and, once the client reads, every byte
 // arrives in order.
 func TestClientThatReadsLate(t *testing.T) {
-	h := start(t, withConfig(func(c *relay.Config) { c.MaxPending = 64 << 20 }))
+	// 16 MiB through a pty takes 6 s under -race on an idle machine and
+	// several times that while other packages' tests load it: this test
+	// is about bytes, not timing, so neither the client's silence (no
+	// heartbeats while it waits) nor a deadline may end it early.
+	const slow = 2 * time.Minute
+	h := start(t, withConfig(func(c *relay.Config) {
+		c.MaxPending = 64 << 20
+		c.HeartbeatTimeout = slow
+		c.WriteTimeout = slow
+	}))
 	c := h.dialInControl()
 	read0 := testutil.ToFloat64(h.m.SerialReadBytes)
 	var want bytes.Buffer
@@ -140,11 +149,11 @@ func TestClientThatReadsLate(t *testing.T) {
 		want.Write(chunk.Bytes())
 	}
 	// Everything is read from the modem before the client reads anything.
-	h.eventually("the noise read from the modem", func() bool {
+	h.eventuallyWithin(slow, "the noise read from the modem", func() bool {
 		return testutil.ToFloat64(h.m.SerialReadBytes)-read0 >= float64(want.Len())
 	})
 	got := make([]byte, want.Len())
-	_ = c.conn.SetReadDeadline(time.Now().Add(waitFor))
+	_ = c.conn.SetReadDeadline(time.Now().Add(slow))
 	if _, err := io.ReadFull(c.conn, got); err != nil {
 		t.Fatal(err)
 	}
