@@ -195,20 +195,24 @@ func (h *holder) term(ctx context.Context, l store.Lease, sent time.Time, prev s
 	defer expire.Stop()
 
 	// stop ends the term: the work first, then the renewal in flight
-	// (its context ends at the deadline, or with ctx).
-	stop := func(why string) {
+	// (its context ends at the deadline, or with ctx). It reports, in one
+	// Status, the loss and the lease as this instance now knows it: now,
+	// read at seen.
+	stop := func(why string, now store.Lease, seen time.Time) {
 		stopWork()
 		<-done
 		if inflight {
 			<-results
 		}
-		l.Current = false // as far as this instance knows, nobody drives it now
-		h.Observe(Status{Lease: l, Seen: time.Now(), Previous: prev, Lost: why})
+		h.Observe(Status{Lease: now, Seen: seen, Previous: prev, Lost: why})
 	}
+	// lapsed is this instance's lease once it stopped: as far as it
+	// knows, nobody drives the work now.
+	lapsed := func() store.Lease { c := l; c.Current = false; return c }
 	for {
 		select {
 		case <-ctx.Done():
-			stop("shutting down")
+			stop("shutting down", lapsed(), time.Now())
 			h.release(ctx)
 			h.Logger.Info("released " + h.What)
 			return h.Holder
@@ -237,9 +241,8 @@ func (h *holder) term(ctx context.Context, l store.Lease, sent time.Time, prev s
 				}
 			case !r.held:
 				why := fmt.Sprintf("instance %s holds the lease (token %d)", r.lease.Holder, r.lease.Token)
-				stop(why)
+				stop(why, r.lease, r.sent)
 				h.Logger.Warn("lost "+h.What, "why", why, "holder", r.lease.Holder)
-				h.Observe(Status{Lease: r.lease, Seen: r.sent})
 				return r.lease.Holder
 			default:
 				h.recovered()
@@ -249,7 +252,7 @@ func (h *holder) term(ctx context.Context, l store.Lease, sent time.Time, prev s
 			}
 		case <-expire.C:
 			why := fmt.Sprintf("no renewal of the lease succeeded for %v", window.Round(time.Millisecond))
-			stop(why)
+			stop(why, lapsed(), time.Now())
 			h.Logger.Warn("lost "+h.What, "why", why)
 			return h.Holder
 		}

@@ -301,18 +301,25 @@ func (s *refusing) AcquireLease(ctx context.Context, name, holder, url string, t
 }
 
 // A renewal that finds another holder stops the work at once, and the
-// standby that follows reports the holder.
+// Status that reports the loss already names the holder: no observer sees
+// a moment in which nobody drives the work.
 func TestHoldStopsWhenAnotherHolds(t *testing.T) {
 	st := &refusing{Store: openStores(t, 1)[0]}
 	r := newRunner()
 	var mu sync.Mutex
-	var last Status
+	var last, loss Status
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		Hold(ctx, Config{Store: st, Name: "events", Holder: "api-1", TTL: ttl, Renew: renew, Logger: slog.New(slog.DiscardHandler),
-			Observe: func(s Status) { mu.Lock(); last = s; mu.Unlock() }}, r.work("api-1"))
+			Observe: func(s Status) {
+				mu.Lock()
+				defer mu.Unlock()
+				if last = s; s.Lost != "" && loss.Lost == "" {
+					loss = s
+				}
+			}}, r.work("api-1"))
 	}()
 	defer func() { cancel(); <-done }()
 	waitFor(t, "the work runs", func() bool { return r.who() == "api-1" })
@@ -323,6 +330,11 @@ func TestHoldStopsWhenAnotherHolds(t *testing.T) {
 		defer mu.Unlock()
 		return !last.Held && last.Lease.Holder == "api-9" && last.Lease.Current
 	})
+	mu.Lock()
+	if loss.Held || loss.Lease.Holder != "api-9" || !loss.Lease.Current || loss.Lost != "instance api-9 holds the lease (token 42)" {
+		t.Errorf("the loss was reported as %+v", loss)
+	}
+	mu.Unlock()
 	st.refuse.Store(false)
 	// The lease is still this instance's in the store: taken again.
 	waitFor(t, "the work runs again", func() bool { return r.starts("api-1") == 2 && r.who() == "api-1" })
