@@ -110,7 +110,9 @@ func TestOutboxAcceptAndSend(t *testing.T) {
 	}
 	t.Logf("accepted in %v", took)
 	// The simulator's network reports delivery: sent, then delivered.
-	got := s.waitMessage(m.ID, 20*time.Second, "sent", "delivered")
+	// Waiting for the last state keeps the metrics below from racing the
+	// status report.
+	got := s.waitMessage(m.ID, 20*time.Second, "delivered")
 	sent := s.sent()
 	if len(sent) != 1 || sent[0].Text != text || len(sent[0].Parts) != 2 || !sent[0].StatusReportRequested || sent[0].Validity != "24h0m0s" {
 		t.Fatalf("sent %+v", sent)
