@@ -174,11 +174,13 @@ func TestMQTTBrokerRestart(t *testing.T) {
 	if !strings.Contains(s.metrics(), "simmodem_api_mqtt_connected 0") {
 		t.Error("the metric says connected while the broker is down")
 	}
-	b.Restart() // no persistence: its retained messages are gone
+	// No persistence: its retained messages are gone. The watcher is in
+	// before the api reconnects, so that it sees what the api publishes
+	// first: the event it queued.
+	w = b.RestartSubscribed(t, "sma/#", "homeassistant/#")
 
 	// The api reconnects, announces and publishes the state again, and the
 	// event it queued arrives.
-	w = b.Client(t, "sma/#", "homeassistant/#")
 	w.Wait("the api back on the restarted broker", 30*time.Second, func([]*paho.Publish) bool {
 		return slices.Contains(w.Payloads("sma/status"), "online") && len(w.Payloads("sma/modem/state")) > 0 &&
 			len(w.Payloads("homeassistant/sensor/"+mqttNode+"/signal_dbm/config")) > 0 &&

@@ -31,16 +31,33 @@ import (
 // refused; User and Password are the one account in its password file.
 // There is no persistence: a restart loses the retained messages and the
 // sessions.
+//
+// Addr is a plain TCP forwarder to mosquitto's own port, which listens
+// only while mosquitto runs; it lets RestartSubscribed hold other clients
+// back until the test's subscriber is in.
 type Broker struct {
 	Addr     string // host:port on 127.0.0.1
 	User     string
 	Password string
 	Dir      string // the config, the password file and mosquitto.log
 
-	t    testing.TB
-	bin  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	t     testing.TB
+	bin   string
+	own   string // mosquitto's listener, host:port on 127.0.0.1
+	front front
+	cmd   *exec.Cmd
+	done  chan struct{}
+}
+
+// freePort returns a loopback address no one listens on just now.
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	return ln.Addr().String()
 }
 
 // Start starts a broker and stops it when the test ends; the end of its log
@@ -50,19 +67,15 @@ func Start(t testing.TB) *Broker {
 	t.Helper()
 	bin := lookPath(t, "mosquitto")
 	passwd := lookPath(t, "mosquitto_passwd")
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port no one listens on just now
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.Close()
 	pw := make([]byte, 12)
 	_, _ = rand.Read(pw) // never fails
-	b := &Broker{Addr: ln.Addr().String(), User: "mosquittotest", Password: hex.EncodeToString(pw), Dir: t.TempDir(), t: t, bin: bin}
+	b := &Broker{Addr: freePort(t), own: freePort(t), User: "mosquittotest", Password: hex.EncodeToString(pw), Dir: t.TempDir(), t: t, bin: bin}
+	b.front = front{addr: b.Addr, broker: b.own}
 	pwFile := filepath.Join(b.Dir, "passwd")
 	if out, err := exec.Command(passwd, "-b", "-c", pwFile, b.User, b.Password).CombinedOutput(); err != nil {
 		t.Fatalf("mosquitto_passwd: %v %s", err, out)
 	}
-	_, port, _ := net.SplitHostPort(b.Addr)
+	_, port, _ := net.SplitHostPort(b.own)
 	conf := fmt.Sprintf("listener %s 127.0.0.1\nallow_anonymous false\npassword_file %s\npersistence false\nlog_dest stderr\n", port, pwFile)
 	if os.Geteuid() == 0 {
 		conf += "user root\n" // else it drops to the mosquitto user, who cannot read the test's files
@@ -70,7 +83,7 @@ func Start(t testing.TB) *Broker {
 	if err := os.WriteFile(filepath.Join(b.Dir, "mosquitto.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b.start()
+	b.start(false)
 	t.Cleanup(func() {
 		b.Stop()
 		if t.Failed() {
@@ -96,8 +109,9 @@ func lookPath(t testing.TB, name string) string {
 	return ""
 }
 
-// start runs mosquitto and waits until it accepts connections.
-func (b *Broker) start() {
+// start runs mosquitto, waits until it accepts connections, and opens
+// Addr; held: Addr holds the connections until front.release.
+func (b *Broker) start(held bool) {
 	b.t.Helper()
 	logPath := filepath.Join(b.Dir, "mosquitto.log")
 	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -116,20 +130,25 @@ func (b *Broker) start() {
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); log.Close(); close(done) }(b.cmd, b.done)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if c, err := net.Dial("tcp", b.Addr); err == nil {
+		if c, err := net.Dial("tcp", b.own); err == nil {
 			c.Close()
-			return
+			break
 		}
 		if time.Now().After(deadline) {
 			b.t.Fatalf("mosquitto did not listen on %s within 10 s:\n%s", b.Addr, tail(b.Log(), 40))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if err := b.front.listen(held); err != nil {
+		b.t.Fatal(err)
+	}
 }
 
-// Stop kills the broker (its clients see the connection drop) and waits for
-// it to exit. Stopping a stopped broker does nothing.
+// Stop kills the broker (its clients see the connection drop, new ones are
+// refused) and waits for it to exit. Stopping a stopped broker does
+// nothing.
 func (b *Broker) Stop() {
+	b.front.stop()
 	if b.cmd == nil {
 		return
 	}
@@ -144,7 +163,21 @@ func (b *Broker) Stop() {
 func (b *Broker) Restart() {
 	b.t.Helper()
 	b.Stop()
-	b.start()
+	b.start(false)
+}
+
+// RestartSubscribed restarts the broker as Restart does and returns a
+// Client subscribed to topics (see Client) before any other client's
+// connection reaches the broker: those wait at Addr until it is
+// subscribed. A test that watches what a reconnecting client publishes
+// first, such as the api's queued events, misses none of it.
+func (b *Broker) RestartSubscribed(t testing.TB, topics ...string) *Client {
+	t.Helper()
+	b.Stop()
+	b.start(true)
+	c := b.client(t, b.own, topics)
+	b.front.release()
+	return c
 }
 
 // Log returns what the broker has logged so far, over all its restarts.
@@ -181,7 +214,13 @@ var clients atomic.Int64
 // subscribes it to topics with QoS 1, and disconnects it when the test ends.
 func (b *Broker) Client(t testing.TB, topics ...string) *Client {
 	t.Helper()
-	conn, err := net.Dial("tcp", b.Addr)
+	return b.client(t, b.Addr, topics)
+}
+
+// client connects a Client at addr.
+func (b *Broker) client(t testing.TB, addr string, topics []string) *Client {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +242,7 @@ func (b *Broker) Client(t testing.TB, topics ...string) *Client {
 	if _, err := c.cli.Connect(ctx, &paho.Connect{ClientID: id, CleanStart: true, KeepAlive: 30,
 		Username: b.User, UsernameFlag: true, Password: []byte(b.Password), PasswordFlag: true}); err != nil {
 		conn.Close()
-		t.Fatalf("connect %s to mosquitto on %s: %v", id, b.Addr, err)
+		t.Fatalf("connect %s to mosquitto on %s: %v", id, addr, err)
 	}
 	t.Cleanup(func() { _ = c.cli.Disconnect(&paho.Disconnect{}); <-c.cli.Done() })
 	if len(topics) > 0 {

@@ -88,3 +88,56 @@ func TestStopDropsClients(t *testing.T) {
 		t.Fatal("the client still runs after the broker stopped")
 	}
 }
+
+// TestRestartSubscribedComesFirst: a client that connects while the broker
+// restarts is held at Addr, its CONNECT unanswered, until the test's
+// subscriber is in; then it gets through and the subscriber receives what
+// it publishes first.
+func TestRestartSubscribedComesFirst(t *testing.T) {
+	b := Start(t)
+	b.Stop()
+	b.start(true) // RestartSubscribed's steps, with a client in between
+	conn, err := net.Dial("tcp", b.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eager := paho.NewClient(paho.ClientConfig{Conn: conn})
+	defer func() { conn.Close(); <-eager.Done() }() // also ends a CONNECT still held
+	connected := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_, err := eager.Connect(ctx, &paho.Connect{ClientID: "eager", CleanStart: true,
+			Username: b.User, UsernameFlag: true, Password: []byte(b.Password), PasswordFlag: true})
+		connected <- err
+	}()
+	select {
+	case err := <-connected:
+		t.Fatalf("the held client's CONNECT was answered (err %v) before the release", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if strings.Contains(b.Log(), "eager") {
+		t.Fatalf("the broker saw the held client:\n%s", b.Log())
+	}
+	sub := b.client(t, b.own, []string{"t/#"})
+	b.front.release()
+	if err := <-connected; err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := eager.Publish(ctx, &paho.Publish{Topic: "t/first", Payload: []byte("first"), QoS: 1}); err != nil {
+		t.Fatal(err)
+	}
+	_ = eager.Disconnect(&paho.Disconnect{})
+	sub.Wait("the eager client's first message", 10*time.Second, func([]*paho.Publish) bool {
+		return len(sub.Payloads("t/first")) == 1
+	})
+
+	// RestartSubscribed itself: the subscriber gets what is published after.
+	again := b.RestartSubscribed(t, "t/#")
+	b.Client(t).Publish("t/second", "second", false)
+	again.Wait("the message after RestartSubscribed", 10*time.Second, func([]*paho.Publish) bool {
+		return len(again.Payloads("t/second")) == 1
+	})
+}

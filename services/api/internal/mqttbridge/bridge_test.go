@@ -339,8 +339,7 @@ func TestBrokerRestart(t *testing.T) {
 		want = append(want, string(e.Body()))
 	}
 	time.Sleep(300 * time.Millisecond)
-	b.Restart()
-	watcher = b.Client(t, "sma/#")
+	watcher = b.RestartSubscribed(t, "sma/#") // in before the bridge, which publishes the queue first
 	msgs := watcher.Wait("the retained state again and the queued events", within, func(m []*paho.Publish) bool {
 		return len(on(m, "sma/modem/state")) > 0 && len(on(m, "sma/events/modem.registration")) >= 5 && slices.Contains(on(m, "sma/status"), Online)
 	})
