@@ -63,7 +63,7 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options, target 
 	db.SetMaxOpenConns(DefaultPostgresConns + opts.Readers)
 	db.SetMaxIdleConns(DefaultPostgresConns + opts.Readers)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{dialect: migrations.Postgres, path: shown, w: db, r: db, now: opts.Now, opts: opts, closed: make(chan struct{})}
+	s := &Store{dialect: migrations.Postgres, path: shown, w: db, r: db, pgcfg: cfg, now: opts.Now, opts: opts, closed: make(chan struct{})}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: connecting to %s: %w", shown, err)

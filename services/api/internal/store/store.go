@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/store/migrations"
@@ -57,6 +58,9 @@ type Store struct {
 	// listen stops the PostgreSQL listener (nil with SQLite), and waits
 	// for it.
 	listen func()
+	// pgcfg is the PostgreSQL connection's configuration, for the
+	// connections of its own that LISTEN and the instance lock hold.
+	pgcfg  *pgx.ConnConfig
 	now    func() time.Time
 	opts   Options
 	closed chan struct{}
