@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -81,16 +82,23 @@ func newCluster(t testing.TB, o clusterOpts) *cluster {
 // own (as on a machine of its own) and the cluster's database.
 func (c *cluster) startInstance(name string) *apiInstance {
 	c.t.Helper()
+	return c.startInstanceIn(name, filepath.Join(c.base.dir, "data-"+name), "api-"+name)
+}
+
+// startInstanceIn starts api instance name with the data directory data,
+// as the process proc (its log's name).
+func (c *cluster) startInstanceIn(name, data, proc string) *apiInstance {
+	c.t.Helper()
 	s := *c.base
 	s.api, s.apiM = freeAddr(c.t), freeAddr(c.t)
 	s.apiEnv = append([]string{
 		"API_LISTEN=" + s.api, "API_METRICS_LISTEN=" + s.apiM, "API_MODEMS_FILE=" + c.file,
-		"API_DATA_DIR=" + filepath.Join(s.dir, "data-"+name), "API_DATABASE_URL=" + c.db,
+		"API_DATA_DIR=" + data, "API_DATABASE_URL=" + c.db,
 		"API_INSTANCE=" + name, "API_ADVERTISE_URL=http://" + s.api,
 		"API_POLL_INTERVAL=200ms", "API_RECONNECT_MIN=20ms", "API_RECONNECT_MAX=300ms",
 		"API_QUEUE_SIZE=512", "API_DEFAULT_COUNTRY=43", "API_LOG_LEVEL=info", "API_KEYS=" + userKey, "API_ADMIN_KEYS=" + adminKey,
 	}, c.env...)
-	s.apiProc = startAs(c.t, s.dir, "api", "api-"+name, s.apiEnv)
+	s.apiProc = startAs(c.t, s.dir, "api", proc, s.apiEnv)
 	return &apiInstance{name: name, stack: &s}
 }
 
@@ -681,4 +689,51 @@ func BenchmarkClusterTakeover(b *testing.B) {
 	}
 	b.ReportMetric(owned.Seconds()/float64(b.N), "owner-s")
 	b.ReportMetric(sent.Seconds()/float64(b.N), "sent-s")
+}
+
+// A second api process started with the name of a running instance (two
+// hosts with the same hostname, the default API_INSTANCE) refuses to
+// start, saying why, and leaves the running one alone; the instance
+// started again right after a kill -9 starts at once, as the dead
+// process's database session ended with it.
+func TestClusterRefusesADuplicateInstanceName(t *testing.T) {
+	c := newCluster(t, clusterOpts{ids: []string{"at"}, instances: []string{"api1"}})
+	a := c.instance("api1")
+	c.waitOwned(30*time.Second, a)
+
+	dup := c.startInstanceIn("api1", filepath.Join(c.base.dir, "data-other-host"), "api-api1-duplicate")
+	select {
+	case <-dup.apiProc.done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the duplicate is still running after 60 s")
+	}
+	if code := dup.apiProc.cmd.ProcessState.ExitCode(); code != 1 {
+		t.Errorf("the duplicate exited with %d, want 1", code)
+	}
+	log, _ := os.ReadFile(dup.apiProc.log)
+	for _, want := range []string{`another running api uses this instance name: instance "api1" is held by a PostgreSQL session from 127.0.0.1`,
+		"give each api instance its own API_INSTANCE"} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("the duplicate's log does not say %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(string(log), "took over") || strings.Contains(string(log), "api listening") {
+		t.Errorf("the duplicate went on:\n%s", log)
+	}
+
+	// The running instance still drives the modem.
+	if code, _, err := a.post(`{"to":"+436601234567","text":"after the duplicate"}`, "dup-1"); err != nil || code != 202 {
+		t.Fatalf("accept: %d %v", code, err)
+	}
+	c.base.waitFor("the message sent", 30*time.Second, func() bool { return len(c.sent()["after the duplicate"]) == 1 })
+
+	// A kill -9 and a restart of the same name: no wait for the name.
+	a.kill9()
+	began := time.Now()
+	c.restart(a, 2)
+	c.waitOwned(30*time.Second, a)
+	t.Logf("the restarted instance drove its modem %v after it was started", time.Since(began).Round(time.Millisecond))
+	if log, _ := os.ReadFile(a.apiProc.log); strings.Contains(string(log), "waiting up to") {
+		t.Logf("the restart waited for the dead process's session to end:\n%s", grepLines(string(log), "instance"))
+	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/config"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/fleet"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/httpapi"
+	"github.com/sim-modem-api/sim-modem-api/services/api/internal/instancelock"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/lease"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/metrics"
 	"github.com/sim-modem-api/sim-modem-api/services/api/internal/mqttbridge"
@@ -95,6 +96,22 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		}
 	} else {
 		log.Info("store: SQLite, one instance", "database", st.Path(), "instance", cfg.Instance)
+	}
+	// In a cluster, the leases name this instance: no other running api
+	// may use its name. The name is held until everything below has
+	// stopped (this defer runs before the store's Close).
+	var nameLost <-chan struct{}
+	var name *instancelock.Lock
+	if cfg.Cluster() {
+		if name, err = instancelock.Take(ctx, instancelock.Config{Store: st, Name: cfg.Instance, Check: cfg.Heartbeat, Logger: log}); err != nil {
+			fmt.Fprintln(stderr, "api:", err)
+			return 1
+		}
+		keepCtx, stopKeep := context.WithCancel(context.Background())
+		kept := make(chan struct{})
+		go func() { defer close(kept); name.Keep(keepCtx) }()
+		defer func() { stopKeep(); <-kept }()
+		nameLost = name.Lost()
 	}
 
 	m := metrics.New()
@@ -243,6 +260,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	case <-sigCtx.Done():
 	case err := <-serveErr:
 		log.Error("http server failed", "err", err)
+		code = 1
+	case <-nameLost:
+		log.Error("stopping: this instance's name is held by another process", "err", name.Err())
 		code = 1
 	}
 	log.Info("shutting down: finishing the requests in flight")
