@@ -205,6 +205,9 @@ func TestUserDataLimits(t *testing.T) {
 		{"80 escapes", 0x00, UserData{Text: strings.Repeat("{", 80)}, nil},
 		{"81 escapes", 0x00, UserData{Text: strings.Repeat("{", 81)}, ErrTooLong},
 		{"153 septets + concat header", 0x00, UserData{Header: []InformationElement{ConcatIE(Concat{Ref: 1, Total: 2, Seq: 1})}, Text: strings.Repeat("a", 153)}, nil},
+		// A header and no text: TP-UD still ends in the octet that holds
+		// the fill bits (7 septets, 7 octets; found by FuzzDecodeSubmit).
+		{"concat header, no text", 0x00, UserData{Header: []InformationElement{ConcatIE(Concat{Ref: 1, Total: 2, Seq: 2})}}, nil},
 		{"154 septets + concat header", 0x00, UserData{Header: []InformationElement{ConcatIE(Concat{Ref: 1, Total: 2, Seq: 1})}, Text: strings.Repeat("a", 154)}, ErrTooLong},
 		{"70 UCS-2", 0x08, UserData{Text: strings.Repeat("あ", 70)}, nil},
 		{"71 UCS-2", 0x08, UserData{Text: strings.Repeat("あ", 71)}, ErrTooLong},

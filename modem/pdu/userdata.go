@@ -89,7 +89,14 @@ func encodeUserData(ud UserData, a Alphabet) (udl byte, body []byte, udhi bool, 
 		if n > MaxSeptets {
 			return 0, nil, false, fmt.Errorf("%w: %d septets (%d of header), at most %d fit", ErrTooLong, n, hs, MaxSeptets)
 		}
-		return byte(n), append(hdr, gsm7.Pack(septets, fill)...), hdr != nil, nil
+		body = append(hdr, gsm7.Pack(septets, fill)...)
+		// TP-UD is ceil(7*TP-UDL/8) octets: a header with fill bits and no
+		// text still ends in an octet holding the fill bits, which Pack of
+		// no septets does not make.
+		for len(body) < gsm7.PackedLen(n, 0) {
+			body = append(body, 0)
+		}
+		return byte(n), body, hdr != nil, nil
 	case AlphabetUCS2:
 		if !utf8.ValidString(ud.Text) {
 			return 0, nil, false, fmt.Errorf("%w: text is not valid UTF-8", ErrInvalid)
