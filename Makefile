@@ -46,7 +46,7 @@ lint: ## repository hygiene, gofmt, go vet and staticcheck
 fmt: ## rewrite the sources gofmt-clean
 	gofmt -w $$(git ls-files '*.go')
 
-fuzz: ## run every fuzz target for FUZZTIME (default 5s)
+fuzz: ## run every fuzz target for FUZZTIME (default 5s), FUZZ_JOBS (default: the CPUs) at a time
 	CGO_ENABLED=1 ./scripts/fuzz-all $(FUZZTIME)
 
 cross: ## CGO_ENABLED=0 builds of every binary for linux/arm (GOARM=7), linux/arm64, linux/amd64
