@@ -45,11 +45,15 @@ type Config struct {
 	// (the server ends its session at once) and a host that died (the
 	// server's keepalive gives up on it after about 10 s). Default 15 s.
 	Wait time.Duration
-	// Check is the period of the session checks and of the attempts to
-	// take the lock (the heartbeat). Default 2 s.
+	// Check is the period of the session checks (the heartbeat); the
+	// attempts to take the lock come every 200 ms, or every Check if that
+	// is shorter. Default 2 s.
 	Check  time.Duration
 	Logger *slog.Logger
 }
+
+// takeRetry is the longest pause between two attempts to take the lock.
+const takeRetry = 200 * time.Millisecond
 
 // Default values of Config.
 const (
@@ -89,9 +93,10 @@ func Take(ctx context.Context, c Config) (*Lock, error) {
 	return l, nil
 }
 
-// take tries to take the lock every Check until it has it, or another
-// session has held it for Wait (ErrInUse), or ctx ends; at the start
-// (first) a store error ends it at once, later it is retried.
+// take tries to take the lock every takeRetry (or Check, if shorter)
+// until it has it, or another session has held it for Wait (ErrInUse), or
+// ctx ends; at the start (first) a store error ends it at once, later it
+// is retried.
 func (l *Lock) take(ctx context.Context, first bool) (*store.InstanceLock, error) {
 	var since time.Time // when another session was first seen holding it
 	failing := false
@@ -116,7 +121,10 @@ func (l *Lock) take(ctx context.Context, first bool) (*store.InstanceLock, error
 				"(its default is the hostname: two hosts with the same hostname, such as two Raspberry Pis called raspberrypi, collide)",
 				ErrInUse, l.c.Name, holder)
 		}
-		t := time.NewTimer(min(l.c.Check, l.c.Wait/4))
+		// Soon again: a process of this name that has just died frees the
+		// lock within milliseconds, and its restart should not wait a
+		// heartbeat for it.
+		t := time.NewTimer(min(l.c.Check, l.c.Wait/4, takeRetry))
 		select {
 		case <-ctx.Done():
 			t.Stop()
