@@ -49,15 +49,21 @@ type Broker struct {
 	done  chan struct{}
 }
 
-// freePort returns a loopback address no one listens on just now.
-func freePort(t testing.TB) string {
+// freePorts returns n distinct loopback addresses no one listens on just
+// now: all n are bound at once, since the kernel may hand a port it was
+// just given back out again.
+func freePorts(t testing.TB, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var out []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		out = append(out, ln.Addr().String())
 	}
-	ln.Close()
-	return ln.Addr().String()
+	return out
 }
 
 // Start starts a broker and stops it when the test ends; the end of its log
@@ -69,7 +75,8 @@ func Start(t testing.TB) *Broker {
 	passwd := lookPath(t, "mosquitto_passwd")
 	pw := make([]byte, 12)
 	_, _ = rand.Read(pw) // never fails
-	b := &Broker{Addr: freePort(t), own: freePort(t), User: "mosquittotest", Password: hex.EncodeToString(pw), Dir: t.TempDir(), t: t, bin: bin}
+	ports := freePorts(t, 2)
+	b := &Broker{Addr: ports[0], own: ports[1], User: "mosquittotest", Password: hex.EncodeToString(pw), Dir: t.TempDir(), t: t, bin: bin}
 	b.front = front{addr: b.Addr, broker: b.own}
 	pwFile := filepath.Join(b.Dir, "passwd")
 	if out, err := exec.Command(passwd, "-b", "-c", pwFile, b.User, b.Password).CombinedOutput(); err != nil {
