@@ -156,7 +156,9 @@ func (l *Lock) Keep(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		cctx, cancel := context.WithTimeout(ctx, max(l.c.Check, time.Second))
+		// A generous bound: a slow answer on a loaded database is not a
+		// lost session, and replacing a healthy one opens a gap.
+		cctx, cancel := context.WithTimeout(ctx, max(2*l.c.Check, 5*time.Second))
 		err := l.held.Check(cctx)
 		cancel()
 		if err == nil || ctx.Err() != nil {
