@@ -103,7 +103,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	var nameLost <-chan struct{}
 	var name *instancelock.Lock
 	if cfg.Cluster() {
-		if name, err = instancelock.Take(ctx, instancelock.Config{Store: st, Name: cfg.Instance, Check: cfg.Heartbeat, Logger: log}); err != nil {
+		if name, err = instancelock.Take(sigCtx, instancelock.Config{Store: st, Name: cfg.Instance, Check: cfg.Heartbeat, Logger: log}); err != nil {
 			fmt.Fprintln(stderr, "api:", err)
 			return 1
 		}
