@@ -142,7 +142,7 @@ func (b *Broker) start(held bool) {
 			break
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("mosquitto did not listen on %s within 10 s:\n%s", b.Addr, tail(b.Log(), 40))
+			b.t.Fatalf("mosquitto did not listen on %s within 10 s:\n%s", b.own, tail(b.Log(), 40))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
